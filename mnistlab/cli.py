@@ -1,0 +1,72 @@
+"""The ``mnistlab`` command: ``mnistlab data`` and ``mnistlab course``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _data(args: argparse.Namespace) -> int:
+    from mnistlab.data import BUNDLED_DIR, verify_bundled
+
+    print("MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 uint8, labels 0-9.")
+    print("Made by Y. LeCun, C. Cortes and C.J.C. Burges; licence CC BY-SA 3.0.")
+    print(f"Bundled with the course (nothing is downloaded): {BUNDLED_DIR}")
+    print(f"Provenance and licence: {BUNDLED_DIR / 'README.md'}\n")
+    checks = verify_bundled()
+    print(f"{'file':28s} {'gzip bytes':>11s}  {'MD5 (uncompressed)':32s}  status")
+    for c in checks:
+        status = "verified" if c.ok else f"MISMATCH, expected {c.expected_md5}"
+        print(f"{c.name + '.gz':28s} {c.compressed_bytes:11,d}  {c.actual_md5}  {status}")
+    bad = [c for c in checks if not c.ok]
+    print(f"\n{len(checks) - len(bad)} of {len(checks)} files match the official checksums.")
+    return 1 if bad else 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from mnistlab.course import run_course
+
+    build = None if args.in_place else args.build
+    try:
+        results = run_course(args.notebooks, build, select=args.only or None, timeout=args.timeout,
+                             html=not args.no_html, fail_fast=args.fail_fast, progress=not args.no_progress)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"mnistlab course: {exc}", file=sys.stderr)
+        return 2
+    return 0 if all(r.ok for r in results) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mnistlab`` command."""
+    parser = argparse.ArgumentParser(prog="mnistlab", description="A course on convolutional networks with MNIST.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="what the bundled data is, where it comes from, and its checksums")
+    data.set_defaults(func=_data)
+
+    course = sub.add_parser("course", help="execute every notebook in order, each in a fresh kernel")
+    course.add_argument("--notebooks", type=Path, default=Path("notebooks"),
+                        help="folder of notebooks (default: notebooks)")
+    course.add_argument("--build", type=Path, default=Path("build/course"),
+                        help="where executed copies and HTML go (default: build/course)")
+    course.add_argument("--in-place", action="store_true", help="overwrite the source notebooks with their outputs")
+    course.add_argument("--only", action="append", metavar="TEXT", help="run only notebooks whose name contains TEXT")
+    course.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default: 1800)")
+    course.add_argument("--no-html", action="store_true", help="skip the HTML copies")
+    course.add_argument("--fail-fast", action="store_true", help="stop at the first failing notebook")
+    course.add_argument("--no-progress", action="store_true", help="no progress bar")
+    course.set_defaults(func=_course)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``mnistlab`` console command."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Run the course headless: execute every notebook in order, each in a fresh kernel."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["NotebookRun", "find_notebooks", "run_course", "run_notebook"]
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    """The outcome of one notebook: where it went, how long it took, the error if it failed."""
+
+    source: Path
+    executed: Path | None
+    html: Path | None
+    seconds: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every cell ran without an error."""
+        return self.error is None
+
+
+def find_notebooks(folder: str | os.PathLike) -> list[Path]:
+    """The notebooks of a folder in course order (by name: ``00_...``, ``01_...``), checkpoints skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of notebooks (run from the course's root, "
+                                "or pass --notebooks)")
+    return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+
+
+def _error_summary(exc: Exception) -> str:
+    name = getattr(exc, "ename", type(exc).__name__)
+    value = getattr(exc, "evalue", str(exc))
+    return f"{name}: {value}".strip()
+
+
+def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, html: bool = True,
+                 kernel_name: str = "python3") -> NotebookRun:
+    """Execute one notebook in a fresh kernel started in its own folder.
+
+    The executed copy (and an HTML rendering) go to ``out_dir``; with ``out_dir=None`` the source
+    itself is overwritten with its outputs. A failing cell does not raise: the result carries it.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(source, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, extra_arguments=["--log-level=ERROR"],
+                            resources={"metadata": {"path": str(source.parent)}})
+    start = time.perf_counter()
+    error = None
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+        error = _error_summary(exc)
+    seconds = time.perf_counter() - start
+    target = source if out_dir is None else out_dir / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    html_path = None
+    if html:
+        from nbconvert import HTMLExporter
+
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        html_path = (out_dir if out_dir is not None else source.parent) / f"{source.stem}.html"
+        html_path.write_text(body, encoding="utf-8")
+    return NotebookRun(source, target, html_path, seconds, error)
+
+
+def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathLike | None = "build/course", *,
+               select: list[str] | None = None, timeout: int = 1800, html: bool = True, fail_fast: bool = False,
+               progress: bool = True, report: Callable[[str], None] = print) -> list[NotebookRun]:
+    """Execute the course's notebooks in order, each in a fresh kernel, and report each one's time.
+
+    Executed copies and HTML go to ``build``; ``build=None`` overwrites the sources in place (the
+    command line asks for ``--in-place`` explicitly). ``select`` keeps notebooks whose name contains
+    one of its strings. Returns one :class:`NotebookRun` per notebook.
+    """
+    from tqdm.auto import tqdm
+
+    paths = find_notebooks(notebooks)
+    if select:
+        paths = [p for p in paths if any(s in p.name for s in select)]
+    if not paths:
+        raise FileNotFoundError(f"{notebooks}: no notebooks to run" + (f" matching {select}" if select else ""))
+    out_dir = Path(build) if build is not None else None
+    if out_dir is not None and out_dir.resolve() == Path(notebooks).resolve():
+        raise ValueError(f"build: {out_dir} is the notebooks folder itself; pass --in-place to overwrite sources")
+    results = []
+    bar = tqdm(paths, unit="notebook", disable=not progress or None, leave=False)
+    for path in bar:
+        bar.set_description(path.name)
+        result = run_notebook(path, out_dir, timeout=timeout, html=html)
+        results.append(result)
+        mark = "ok  " if result.ok else "FAIL"
+        bar.write(f"{mark} {path.name:40s} {result.seconds:7.1f} s" + ("" if result.ok else f"  {result.error}"))
+        if fail_fast and not result.ok:
+            break
+    bar.close()
+    failed = sum(not r.ok for r in results)
+    total = sum(r.seconds for r in results)
+    where = f"executed copies and HTML in {out_dir}" if out_dir is not None else "sources updated in place"
+    report(f"{len(results) - failed} passed, {failed} failed in {total:.1f} s; {where}")
+    return results

@@ -1,0 +1,88 @@
+"""Pure plotting functions: each takes arrays and an optional ``ax=`` (or ``fig=``) and returns it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["digit", "digit_grid", "label_counts", "mean_digits", "pixel_histogram"]
+
+
+def _axes(ax=None):
+    import matplotlib.pyplot as plt
+
+    return ax if ax is not None else plt.subplots()[1]
+
+
+def digit(image: np.ndarray, *, title: str | None = None, ax=None, annotate: bool = False):
+    """Show one (H, W) image in gray; with ``annotate=True`` each pixel's value is written on it."""
+    ax = _axes(ax)
+    image = np.asarray(image)
+    ax.imshow(image, cmap="gray", vmin=0 if image.min() >= 0 else None,
+              vmax=255 if image.dtype == np.uint8 else None, interpolation="nearest")
+    if annotate:
+        threshold = (float(image.max()) + float(image.min())) / 2
+        for (i, j), value in np.ndenumerate(image):
+            ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=7,
+                    color="black" if value > threshold else "white")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def digit_grid(images: np.ndarray, labels: Sequence | None = None, *, rows: int = 2, cols: int = 8,
+               titles: Sequence[str] | None = None, fig=None):
+    """A grid of the first ``rows * cols`` images, titled with their labels (or ``titles``)."""
+    import matplotlib.pyplot as plt
+
+    n = min(rows * cols, len(images))
+    fig = fig if fig is not None else plt.figure(figsize=(1.2 * cols, 1.35 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.axis("off")
+            continue
+        title = titles[k] if titles is not None else (str(labels[k]) if labels is not None else None)
+        digit(images[k], title=title, ax=ax)
+    return fig
+
+
+def label_counts(labels: np.ndarray, *, ax=None, title: str | None = None):
+    """A bar chart of how many examples each digit 0-9 has, with the count on each bar."""
+    ax = _axes(ax)
+    counts = np.bincount(np.asarray(labels), minlength=10)
+    bars = ax.bar(np.arange(len(counts)), counts, color="tab:blue")
+    ax.bar_label(bars, fontsize=7)
+    ax.set_xticks(np.arange(len(counts)))
+    ax.set_xlabel("digit")
+    ax.set_ylabel("examples")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def pixel_histogram(images: np.ndarray, *, ax=None, log: bool = True):
+    """The histogram of all pixel intensities 0..255 (log scale: the background dominates)."""
+    ax = _axes(ax)
+    counts = np.bincount(np.asarray(images, dtype=np.uint8).ravel(), minlength=256)
+    ax.bar(np.arange(256), counts, width=1.0, color="tab:gray")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("pixel intensity")
+    ax.set_ylabel("pixels")
+    ax.set_xlim(-1, 256)
+    return ax
+
+
+def mean_digits(images: np.ndarray, labels: np.ndarray, *, fig=None):
+    """The mean image of each digit 0-9, side by side."""
+    import matplotlib.pyplot as plt
+
+    fig = fig if fig is not None else plt.figure(figsize=(12, 1.6))
+    axes = fig.subplots(1, 10)
+    for d, ax in enumerate(axes):
+        digit(images[labels == d].mean(axis=0), title=str(d), ax=ax)
+    return fig

@@ -1,0 +1,57 @@
+"""Preprocessing shared by the notebooks: scaling, the channel axis, one-hot labels, seeded splits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["add_channel", "one_hot", "scale", "stratified_split", "stratified_subset"]
+
+
+def scale(images: np.ndarray) -> np.ndarray:
+    """Pixels 0..255 to float32 in [0, 1] (divide by 255), any shape."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"images: expected uint8 pixels 0..255, got dtype {images.dtype}")
+    return images.astype(np.float32) / np.float32(255)
+
+
+def add_channel(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) to Keras' channels-last (N, H, W, 1); a view, no copy."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images: expected shape (N, H, W), got {images.shape}")
+    return images[..., np.newaxis]
+
+
+def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Integer labels (N,) to float32 one-hot rows (N, num_classes), like ``keras.utils.to_categorical``."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels: expected a 1-D integer array, got shape {labels.shape} of {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels: expected values in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}")
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def stratified_split(x: np.ndarray, y: np.ndarray, val_size: float | int = 0.1, *, seed: int = 42
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A seeded train/validation split with the same digit proportions in both parts.
+
+    ``val_size`` is a fraction (0 < f < 1) or a count. Returns ``(x_train, y_train), (x_val, y_val)``.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if len(x) != len(y):
+        raise ValueError(f"x and y: expected the same length, got {len(x)} and {len(y)}")
+    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=val_size, stratify=y, random_state=seed)
+    return (x_train, y_train), (x_val, y_val)
+
+
+def stratified_subset(x: np.ndarray, y: np.ndarray, n: int, *, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded subset of ``n`` examples with the digit proportions of the whole (all of it if n >= len)."""
+    if n < 1:
+        raise ValueError(f"n: expected at least 1 example, got {n}")
+    if n >= len(x):
+        return x, y
+    (x_sub, y_sub), _ = stratified_split(x, y, val_size=len(x) - n, seed=seed)
+    return x_sub, y_sub

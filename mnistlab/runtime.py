@@ -1,0 +1,113 @@
+"""The one call a notebook makes first: seeds, TensorFlow's log level and threads, plot defaults."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["RunConfig", "configure", "import_tensorflow"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What :func:`configure` set, for printing at the top of a notebook."""
+
+    seed: int
+    threads: int
+    tensorflow: bool
+
+    def __str__(self) -> str:
+        tf = "TensorFlow seeded, deterministic ops" if self.tensorflow else "TensorFlow not loaded"
+        return f"seed {self.seed}, {self.threads} thread(s), {tf}"
+
+
+def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = False,
+              plots: bool = True) -> RunConfig:
+    """Make the run repeatable and quiet: call once, first thing, in every notebook or script.
+
+    Seeds Python's and NumPy's global generators with ``seed``; sets TensorFlow's C++ log level
+    (``TF_CPP_MIN_LOG_LEVEL=3`` unless already set) before it is imported, so no log lines land in
+    stored outputs; caps math-library threads at ``threads`` (default: every core). With ``tensorflow=True`` it also imports TensorFlow, fixes its
+    thread pools, seeds it and Keras, and turns on deterministic ops: the thread count changes the
+    last digits of a loss, so it must be set before the first TensorFlow op. ``plots=True`` sets the
+    course's matplotlib defaults (gray colour map for digits, readable sizes).
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+    threads = int(threads) if threads is not None else (os.cpu_count() or 1)
+    if threads < 1:
+        raise ValueError(f"threads: expected at least 1, got {threads}")
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet; must precede `import tensorflow`
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    random.seed(seed)
+    np.random.seed(seed)
+
+    if tensorflow or "tensorflow" in sys.modules:
+        _configure_tensorflow(seed, threads)
+        tensorflow = True
+    if plots:
+        _configure_plots()
+    return RunConfig(seed=int(seed), threads=threads, tensorflow=tensorflow)
+
+
+def import_tensorflow():
+    """Import and return ``tensorflow`` without the log lines its C++ core writes to stderr.
+
+    TensorFlow 2.21 writes its start-up lines (oneDNN, CUDA probing) before its log level applies, so
+    they would land in notebooks as stderr. This sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless the
+    environment already sets it (``0`` shows everything: real failures still raise Python errors),
+    then imports TensorFlow and lists its devices with file descriptor 2 pointed at the null device.
+    Every mnistlab module that needs TensorFlow imports it through here.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
+    return tf
+
+
+def _configure_tensorflow(seed: int, threads: int) -> None:
+    tf = import_tensorflow()
+
+    threading = tf.config.threading
+    wanted = (threads, 1)
+    if (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()) != wanted:
+        try:
+            threading.set_intra_op_parallelism_threads(threads)
+            threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                "configure(tensorflow=True) must run before the first TensorFlow operation "
+                f"(restart the kernel and call it first): {exc}"
+            ) from exc
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _configure_plots() -> None:
+    import matplotlib as mpl
+
+    mpl.rcParams.update({
+        "image.cmap": "gray",
+        "image.interpolation": "nearest",
+        "figure.dpi": 100,
+        "figure.figsize": (6.4, 4.0),
+        "axes.titlesize": "medium",
+        "font.size": 10,
+    })

@@ -1,0 +1,73 @@
+"""`mnistlab course` and `mnistlab data`: headless runs, build folder, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from mnistlab.cli import main
+from mnistlab.course import find_notebooks, run_course
+
+
+def _write(path, *sources):
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def course(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _write(folder / "01_second.ipynb", "print(6 * 7)")
+    _write(folder / "00_first.ipynb", "import os\nprint(os.path.basename(os.getcwd()))")
+    (folder / ".ipynb_checkpoints").mkdir()
+    return folder
+
+
+def test_runs_in_order_into_build_without_touching_sources(course, tmp_path):
+    before = {p.name: p.read_text() for p in course.glob("*.ipynb")}
+    results = run_course(course, tmp_path / "build", progress=False, report=lambda s: None)
+    assert [r.source.name for r in results] == ["00_first.ipynb", "01_second.ipynb"]
+    assert all(r.ok for r in results)
+    executed = nbformat.read(tmp_path / "build" / "01_second.ipynb", 4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    first = nbformat.read(tmp_path / "build" / "00_first.ipynb", 4)
+    assert first.cells[0].outputs[0]["text"] == "notebooks\n"  # the kernel starts in the notebook's folder
+    assert (tmp_path / "build" / "00_first.html").exists()
+    assert {p.name: p.read_text() for p in course.glob("*.ipynb")} == before
+
+
+def test_failure_is_reported_and_exits_non_zero(course, tmp_path, capsys):
+    _write(course / "02_broken.ipynb", "raise ValueError('boom')")
+    code = main(["course", "--notebooks", str(course), "--build", str(tmp_path / "b"), "--no-html", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL 02_broken.ipynb" in out and "ValueError: boom" in out
+    assert "2 passed, 1 failed" in out
+
+
+def test_refuses_to_build_into_the_sources(course):
+    with pytest.raises(ValueError, match="--in-place"):
+        run_course(course, course, progress=False)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["course", "--notebooks", str(tmp_path / "nope")]) == 2
+    assert "nope: no such folder of notebooks" in capsys.readouterr().err
+
+
+def test_find_notebooks_skips_checkpoints(course):
+    assert [p.name for p in find_notebooks(course)] == ["00_first.ipynb", "01_second.ipynb"]
+
+
+def test_data_command_verifies_checksums():
+    out = subprocess.run([sys.executable, "-m", "mnistlab.cli", "data"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("verified") == 4
+    assert "6bbc9ace898e44ae57da46a324031adb" in out.stdout and "CC BY-SA 3.0" in out.stdout
