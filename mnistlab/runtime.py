@@ -31,9 +31,10 @@ def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = 
 
     Seeds Python's and NumPy's global generators with ``seed``; sets TensorFlow's C++ log level
     (``TF_CPP_MIN_LOG_LEVEL=3`` unless already set) before it is imported, so no log lines land in
-    stored outputs; caps math-library threads at ``threads`` (default: every core). With ``tensorflow=True`` it also imports TensorFlow, fixes its
-    thread pools, seeds it and Keras, and turns on deterministic ops: the thread count changes the
-    last digits of a loss, so it must be set before the first TensorFlow op. ``plots=True`` sets the
+    stored outputs; caps math-library threads at ``threads`` (default: every core). With
+    ``tensorflow=True`` it also imports TensorFlow, fixes its thread pools, seeds it and Keras, and
+    turns on deterministic ops: the thread count changes the last digits of a loss, so it must be
+    set before the first TensorFlow op. ``plots=True`` sets the
     course's matplotlib defaults (gray colour map for digits, readable sizes).
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
