@@ -1,0 +1,296 @@
+"""The operations a CNN is made of, in NumPy: convolution, padding, stride, pooling, dense, softmax.
+
+Each one computes what the TensorFlow/Keras op it teaches computes (the tests check this over many
+random shapes), vectorised: strided windows and one tensor contraction, no Python loop over pixels.
+Images are (H, W), (H, W, C) or a batch (N, H, W, C), channels last as in Keras; the result has the
+same rank as the input. Integer inputs give exact integer results (the worked examples), floats keep
+their precision.
+
+>>> image = np.arange(36).reshape(6, 6)
+>>> conv2d(image, np.ones((3, 3), int)).shape
+(4, 4)
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = [
+    "conv2d",
+    "dense",
+    "flatten",
+    "output_size",
+    "pad2d",
+    "pool2d",
+    "relu",
+    "resolve_padding",
+    "same_padding",
+    "softmax",
+]
+
+_COLUMN_BUDGET = 1 << 24  # elements of the im2col buffer: 64 MB of float32
+
+IntPair = Union[int, tuple[int, int]]
+Padding = Union[str, int, tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]
+Sides = tuple[tuple[int, int], tuple[int, int]]
+PoolMode = Literal["max", "avg", "l2"]
+
+
+def _pair(value: IntPair, name: str, minimum: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints as a pair, each at least ``minimum``."""
+    pair = (value, value) if np.isscalar(value) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name}: expected values >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _as_batch(x: np.ndarray, name: str = "x") -> tuple[np.ndarray, int]:
+    """(H, W), (H, W, C) or (N, H, W, C) as (N, H, W, C), and the original rank to restore."""
+    x = np.asarray(x)
+    if x.ndim == 2:
+        return x[np.newaxis, :, :, np.newaxis], 2
+    if x.ndim == 3:
+        return x[np.newaxis], 3
+    if x.ndim == 4:
+        return x, 4
+    raise ValueError(f"{name}: expected shape (H, W), (H, W, C) or (N, H, W, C), got {x.shape}")
+
+
+def _restore(y: np.ndarray, ndim: int) -> np.ndarray:
+    if ndim == 2:
+        return y[0, :, :, 0]
+    if ndim == 3:
+        return y[0]
+    return y
+
+
+def output_size(w: int, f: int, p: int = 0, s: int = 1) -> int:
+    """The output width of a convolution or pooling: (W - F + 2P) / S + 1.
+
+    ``w`` input width, ``f`` filter width, ``p`` zero padding on each side, ``s`` stride. Raises a
+    ``ValueError`` when the filter does not tile the padded input exactly, saying what frameworks do
+    instead (they drop the last partial window: floor((W - F + 2P) / S) + 1).
+
+    >>> output_size(6, 3), output_size(6, 3, p=1), output_size(32, 5)
+    (4, 6, 28)
+    """
+    for name, value, low in (("w", w, 1), ("f", f, 1), ("p", p, 0), ("s", s, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name}: expected an int >= {low}, got {value!r}")
+    span = w - f + 2 * p
+    if span < 0:
+        raise ValueError(f"f: a filter of {f} does not fit an input of {w} padded by {p} on each side "
+                         f"(needs f <= w + 2p = {w + 2 * p})")
+    if span % s:
+        raise ValueError(f"(W - F + 2P) / S + 1 = ({w} - {f} + 2*{p}) / {s} + 1 = {span / s + 1:g} is not a whole "
+                         f"number: a {f}-wide filter at stride {s} does not tile this input. Frameworks drop the "
+                         f"last partial window and give floor({span}/{s}) + 1 = {span // s + 1} "
+                         f"(padding='valid'), or pad to ceil({w}/{s}) = {-(-w // s)} outputs (padding='same')")
+    return span // s + 1
+
+
+def same_padding(size: int, f: int, s: int = 1) -> tuple[int, int]:
+    """TensorFlow's 'same' padding along one axis: (before, after) so that out = ceil(size / s).
+
+    The total is max((out - 1) * s + f - size, 0); when it is odd, the extra row or column goes
+    *after* (bottom or right), which is where TensorFlow differs from a symmetric hand calculation.
+    """
+    out = -(-size // s)
+    total = max((out - 1) * s + f - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(padding: Padding, h: int, w: int, kh: int, kw: int, sh: int = 1, sw: int = 1) -> Sides:
+    """Padding as ((top, bottom), (left, right)) from "valid", "same", an int, (ph, pw) or explicit sides."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0), (0, 0)
+        if mode == "same":
+            return same_padding(h, kh, sh), same_padding(w, kw, sw)
+        raise ValueError(f"padding: expected 'valid', 'same', an int or per-side amounts, got {padding!r}")
+    if np.isscalar(padding):
+        p = _pair(padding, "padding", minimum=0)[0]
+        return (p, p), (p, p)
+    sides = tuple(padding)
+    if len(sides) == 2 and all(np.isscalar(v) for v in sides):
+        ph, pw = _pair(sides, "padding", minimum=0)
+        return (ph, ph), (pw, pw)
+    if len(sides) == 2:
+        return _pair(sides[0], "padding", minimum=0), _pair(sides[1], "padding", minimum=0)
+    raise ValueError(f"padding: expected 'valid', 'same', an int, (ph, pw) or ((top, bottom), (left, right)), "
+                     f"got {padding!r}")
+
+
+def pad2d(x: np.ndarray, padding: Padding, value: float = 0) -> np.ndarray:
+    """Pad the two spatial axes of (H, W), (H, W, C) or (N, H, W, C) with ``value`` (zeros by default).
+
+    ``padding`` is an int (all sides), (ph, pw) or ((top, bottom), (left, right)); strings need a
+    kernel size, so use :func:`resolve_padding` for "same".
+    """
+    if isinstance(padding, str):
+        raise ValueError(f"padding: pad2d takes amounts, not {padding!r}; use resolve_padding() for 'same'")
+    x4, ndim = _as_batch(x)
+    (top, bottom), (left, right) = resolve_padding(padding, *x4.shape[1:3], 1, 1)
+    padded = np.pad(x4, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+    return _restore(padded, ndim)
+
+
+def _windows(x4: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
+    """Every (kh, kw) window at stride (sh, sw), as a view of shape (N, OH, OW, C, kh, kw)."""
+    return sliding_window_view(x4, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+
+
+def _im2col(x4: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int, dtype: np.dtype) -> np.ndarray:
+    """The (KH*KW*C, N*OH*OW) matrix whose column m holds the window under output pixel m.
+
+    Built with one strided slice copy per kernel offset (KH*KW copies, never a loop over pixels),
+    in the row order (i, j, c) of Keras' kernel layout, so a convolution is ``columns.T @ kernel``.
+    """
+    n, c = x4.shape[0], x4.shape[3]
+    columns = np.empty((kh, kw, c, n, oh, ow), dtype)
+    channels_first = np.moveaxis(x4, 3, 0)  # (C, N, H, W) view
+    for i in range(kh):
+        for j in range(kw):
+            columns[i, j] = channels_first[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+    return columns.reshape(kh * kw * c, n * oh * ow)
+
+
+def _work_dtype(*arrays: np.ndarray) -> np.dtype:
+    dtype = np.result_type(*arrays)
+    if dtype == np.bool_ or np.issubdtype(dtype, np.integer):
+        return np.dtype(np.int64)  # exact integer arithmetic for the worked examples
+    return dtype
+
+
+def conv2d(x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | float | None = None, stride: IntPair = 1,
+           padding: Padding = "valid") -> np.ndarray:
+    """2-D convolution as Keras' ``Conv2D`` and ``tf.nn.conv2d`` compute it (a cross-correlation).
+
+    ``x`` is (H, W), (H, W, C) or (N, H, W, C). ``kernels`` is one (KH, KW) kernel, or Keras' layout
+    (KH, KW, C, K): K filters, each spanning all C input channels. ``bias`` is a scalar or (K,).
+    ``stride`` an int or (SH, SW); ``padding`` "valid", "same" (TensorFlow's rule, the extra row or
+    column at the bottom/right when the total is odd), an int, (PH, PW) or ((top, bottom), (left,
+    right)). Returns (OH, OW) for a 2-D input and a 2-D kernel, else (..., OH, OW, K).
+
+    How: the windows are laid out as columns of one matrix (im2col) and multiplied by the kernels
+    reshaped to (KH*KW*C, K), one matrix product for the whole batch.
+
+    The kernel is not flipped: output[i, j] = sum(window(i, j) * kernel). Mathematical convolution
+    flips it first; deep-learning libraries skip the flip since the kernel is learned anyway.
+    """
+    x4, ndim = _as_batch(x)
+    kernels = np.asarray(kernels)
+    if kernels.ndim == 2:
+        k4 = kernels[:, :, np.newaxis, np.newaxis]
+    elif kernels.ndim == 4:
+        k4 = kernels
+    else:
+        raise ValueError(f"kernels: expected (KH, KW) or (KH, KW, C, K), got shape {kernels.shape}")
+    n, h, w, c = x4.shape
+    kh, kw, kc, k = k4.shape
+    if kc != c:
+        raise ValueError(f"kernels: expected {c} input channel(s) to match x's {c}, got {kc} (shape {kernels.shape})")
+    sh, sw = _pair(stride, "stride")
+    (top, bottom), (left, right) = resolve_padding(padding, h, w, kh, kw, sh, sw)
+    if kh > h + top + bottom or kw > w + left + right:
+        raise ValueError(f"kernels: a {kh}x{kw} kernel is larger than the padded input "
+                         f"{h + top + bottom}x{w + left + right}")
+    dtype = _work_dtype(x4, k4)
+    if top or bottom or left or right:
+        x4 = np.pad(x4, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    oh, ow = (x4.shape[1] - kh) // sh + 1, (x4.shape[2] - kw) // sw + 1
+    weights = k4.astype(dtype, copy=False).reshape(kh * kw * c, k)
+    y = np.empty((n, oh, ow, k), dtype)
+    # Chunks of images keep the column buffer near _COLUMN_BUDGET elements whatever the batch size.
+    chunk = max(1, _COLUMN_BUDGET // max(1, kh * kw * c * oh * ow))
+    for start in range(0, n, chunk):
+        columns = _im2col(x4[start:start + chunk], kh, kw, sh, sw, oh, ow, dtype)
+        np.matmul(columns.T, weights, out=y[start:start + chunk].reshape(-1, k))
+    if bias is not None:
+        bias = np.asarray(bias, dtype=np.result_type(dtype, np.asarray(bias).dtype))
+        if bias.ndim > 1 or (bias.ndim == 1 and bias.shape[0] != k):
+            raise ValueError(f"bias: expected a scalar or shape ({k},), got {bias.shape}")
+        y = y + bias
+    if kernels.ndim == 2 and ndim == 2:
+        return y[0, :, :, 0]
+    return y[0] if ndim in (2, 3) else y
+
+
+def pool2d(x: np.ndarray, size: IntPair = 2, stride: IntPair | None = None, mode: PoolMode = "max",
+           padding: str = "valid") -> np.ndarray:
+    """2-D pooling as ``tf.nn.max_pool2d`` / ``tf.nn.avg_pool2d`` (and Keras' pooling layers) compute it.
+
+    ``size`` the window (int or pair), ``stride`` defaults to ``size`` (non-overlapping windows).
+    ``mode``: "max", "avg" or "l2" (the square root of the sum of squares in each window). With
+    ``padding="same"`` the windows that overhang the border only see the real pixels: padding never
+    wins a max and is not counted in an average, as in TensorFlow. Channels are pooled separately.
+    """
+    if mode not in ("max", "avg", "l2"):
+        raise ValueError(f"mode: expected 'max', 'avg' or 'l2', got {mode!r}")
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"padding: expected 'valid' or 'same' for pooling, got {padding!r}")
+    x4, ndim = _as_batch(x)
+    kh, kw = _pair(size, "size")
+    sh, sw = _pair(stride if stride is not None else (kh, kw), "stride")
+    h, w = x4.shape[1:3]
+    (top, bottom), (left, right) = resolve_padding(padding, h, w, kh, kw, sh, sw)
+    if kh > h + top + bottom or kw > w + left + right:
+        raise ValueError(f"size: a {kh}x{kw} window is larger than the input {h}x{w}")
+    pads = ((0, 0), (top, bottom), (left, right), (0, 0))
+    if mode == "max":
+        low = np.iinfo(x4.dtype).min if np.issubdtype(x4.dtype, np.integer) else -np.inf
+        y = _windows(np.pad(x4, pads, constant_values=low), kh, kw, sh, sw).max(axis=(-2, -1))
+        return _restore(y, ndim)
+    dtype = np.result_type(x4.dtype, np.float32) if x4.dtype != np.float16 else np.float32
+    values = x4.astype(dtype, copy=False)
+    if mode == "l2":
+        values = values * values
+    sums = _windows(np.pad(values, pads), kh, kw, sh, sw).sum(axis=(-2, -1))
+    if mode == "l2":
+        return _restore(np.sqrt(sums), ndim)
+    inside = np.pad(np.ones((1, h, w, 1), dtype), pads)  # which positions are real pixels
+    counts = _windows(inside, kh, kw, sh, sw).sum(axis=(-2, -1))
+    return _restore(sums / counts, ndim)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0), elementwise."""
+    x = np.asarray(x)
+    return np.maximum(x, np.zeros((), x.dtype))
+
+
+def flatten(x: np.ndarray) -> np.ndarray:
+    """(N, ...) to (N, features), row-major (channels last), as Keras' ``Flatten``."""
+    x = np.asarray(x)
+    if x.ndim < 2:
+        raise ValueError(f"x: expected a batch (N, ...), got shape {x.shape}")
+    return x.reshape(len(x), -1)
+
+
+def dense(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """x @ kernel + bias, as Keras' ``Dense`` (kernel (in, out), bias (out,)), before its activation."""
+    x, kernel = np.asarray(x), np.asarray(kernel)
+    if kernel.ndim != 2 or x.shape[-1] != kernel.shape[0]:
+        raise ValueError(f"kernel: expected shape ({x.shape[-1]}, units) to match x's last axis, got {kernel.shape}")
+    y = x @ kernel
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.shape != (kernel.shape[1],):
+            raise ValueError(f"bias: expected shape ({kernel.shape[1]},), got {bias.shape}")
+        y = y + bias
+    return y
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(z) / sum(exp(z)) along ``axis``, computed stably (the maximum is subtracted first)."""
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)

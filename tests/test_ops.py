@@ -1,0 +1,243 @@
+"""mnistlab.ops against the TensorFlow/Keras ops they teach, over many random shapes (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mnistlab import ops
+from mnistlab.runtime import import_tensorflow
+
+tf = import_tensorflow()
+keras = tf.keras
+
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ATOL = 1e-4
+
+
+@st.composite
+def conv_case(draw):
+    """A random batch, kernel bank, stride and padding that fit together."""
+    n = draw(st.integers(1, 3))
+    c = draw(st.integers(1, 4))
+    k = draw(st.integers(1, 5))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    h, w = draw(st.integers(kh, 12)), draw(st.integers(kw, 12))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    kernels = rng.standard_normal((kh, kw, c, k)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    return x, kernels, bias, (sh, sw)
+
+
+@SETTINGS
+@given(conv_case(), st.sampled_from(["valid", "same"]))
+def test_conv2d_matches_tf_nn_conv2d(case, padding):
+    x, kernels, _, stride = case
+    expected = tf.nn.conv2d(x, kernels, strides=stride, padding=padding.upper()).numpy()
+    got = ops.conv2d(x, kernels, stride=stride, padding=padding)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=ATOL, rtol=1e-5)
+
+
+@SETTINGS
+@given(conv_case(), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3))
+def test_conv2d_explicit_padding_matches_tf(case, top, bottom, left, right):
+    x, kernels, _, stride = case
+    explicit = [[0, 0], [top, bottom], [left, right], [0, 0]]
+    expected = tf.nn.conv2d(x, kernels, strides=stride, padding=explicit).numpy()
+    got = ops.conv2d(x, kernels, stride=stride, padding=((top, bottom), (left, right)))
+    np.testing.assert_allclose(got, expected, atol=ATOL, rtol=1e-5)
+
+
+@SETTINGS
+@given(conv_case(), st.sampled_from(["valid", "same"]))
+def test_conv2d_matches_keras_conv2d_layer_with_the_same_weights(case, padding):
+    x, kernels, bias, stride = case
+    layer = keras.layers.Conv2D(kernels.shape[3], kernels.shape[:2], strides=stride, padding=padding)
+    layer.build(x.shape)
+    layer.set_weights([kernels, bias])
+    expected = np.asarray(layer(x))
+    np.testing.assert_allclose(ops.conv2d(x, kernels, bias, stride, padding), expected, atol=ATOL, rtol=1e-5)
+
+
+@st.composite
+def pool_case(draw):
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    ph, pw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    h, w = draw(st.integers(ph, 12)), draw(st.integers(pw, 12))
+    stride = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    return rng.standard_normal((n, h, w, c)).astype(np.float32), (ph, pw), stride
+
+
+@SETTINGS
+@given(pool_case(), st.sampled_from(["valid", "same"]))
+def test_max_pool_matches_tf(case, padding):
+    x, size, stride = case
+    expected = tf.nn.max_pool2d(x, size, stride, padding.upper()).numpy()
+    got = ops.pool2d(x, size, stride, "max", padding)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=ATOL)
+
+
+@SETTINGS
+@given(pool_case(), st.sampled_from(["valid", "same"]))
+def test_avg_pool_matches_tf(case, padding):
+    x, size, stride = case
+    expected = tf.nn.avg_pool2d(x, size, stride, padding.upper()).numpy()
+    np.testing.assert_allclose(ops.pool2d(x, size, stride, "avg", padding), expected, atol=ATOL, rtol=1e-5)
+
+
+@SETTINGS
+@given(pool_case(), st.sampled_from(["valid", "same"]))
+def test_l2_pool_matches_tf_root_of_summed_squares(case, padding):
+    """TensorFlow has no L2 pool op: sum of squares = avg_pool(x**2) * (real pixels in the window)."""
+    x, size, stride = case
+    mean_sq = tf.nn.avg_pool2d(x * x, size, stride, padding.upper())
+    ones = tf.ones((1, *x.shape[1:3], 1))
+    counts = tf.nn.conv2d(ones, tf.ones((*size, 1, 1)), stride, padding.upper())  # zero padding: counts real pixels
+    expected = tf.sqrt(mean_sq * counts).numpy()
+    np.testing.assert_allclose(ops.pool2d(x, size, stride, "l2", padding), expected, atol=ATOL, rtol=1e-5)
+
+
+@SETTINGS
+@given(pool_case(), st.sampled_from(["valid", "same"]), st.sampled_from(["max", "avg"]))
+def test_pool_matches_keras_layers(case, padding, mode):
+    x, size, stride = case
+    layer = (keras.layers.MaxPool2D if mode == "max" else keras.layers.AveragePooling2D)(size, stride, padding)
+    np.testing.assert_allclose(ops.pool2d(x, size, stride, mode, padding), np.asarray(layer(x)), atol=ATOL,
+                               rtol=1e-5)
+
+
+@SETTINGS
+@given(st.integers(1, 6), st.integers(1, 40), st.integers(2, 12), st.integers(0, 2**31 - 1))
+def test_dense_relu_softmax_flatten_match_keras(n, features, units, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2, features, 1)).astype(np.float32) * 3
+    kernel = rng.standard_normal((2 * features, units)).astype(np.float32)
+    bias = rng.standard_normal(units).astype(np.float32)
+    flat = ops.flatten(x)
+    np.testing.assert_array_equal(flat, np.asarray(keras.layers.Flatten()(x)))
+    layer = keras.layers.Dense(units)
+    layer.build(flat.shape)
+    layer.set_weights([kernel, bias])
+    np.testing.assert_allclose(ops.dense(flat, kernel, bias), np.asarray(layer(flat)), atol=ATOL, rtol=1e-5)
+    z = ops.dense(flat, kernel, bias)
+    np.testing.assert_array_equal(ops.relu(z), np.asarray(keras.activations.relu(z)))
+    np.testing.assert_allclose(ops.softmax(z), np.asarray(keras.activations.softmax(z)), atol=1e-6)
+
+
+def test_softmax_is_stable_for_large_logits():
+    p = ops.softmax(np.array([[1000.0, 1000.0, -1000.0]]))
+    np.testing.assert_allclose(p, [[0.5, 0.5, 0.0]])
+
+
+@SETTINGS
+@given(st.integers(1, 40), st.integers(1, 7), st.integers(1, 5))
+def test_same_padding_gives_ceil_and_matches_tf_shape(size, f, s):
+    before, after = ops.same_padding(size, f, s)
+    assert (size + before + after - f) // s + 1 == -(-size // s)
+    assert after - before in (0, 1)  # the odd extra goes after
+    x = np.zeros((1, size, size, 1), np.float32)
+    assert ops.conv2d(x, np.zeros((f, f, 1, 1), np.float32), stride=s, padding="same").shape[1] == \
+        tf.nn.conv2d(x, np.zeros((f, f, 1, 1), np.float32), s, "SAME").shape[1]
+
+
+def test_same_padding_is_asymmetric_at_stride_2():
+    """28 wide, 3x3 kernel, stride 2: 14 outputs need 1 padded column in all, and TF puts it on the right."""
+    assert ops.same_padding(28, 3, 2) == (0, 1)
+    assert ops.same_padding(6, 3, 1) == (1, 1)
+    assert ops.same_padding(7, 4, 1) == (1, 2)
+
+
+# --- the worked examples and the 2-D conveniences --------------------------------------------
+
+def test_report_worked_examples():
+    from mnistlab.examples import REPORT_IMAGE, REPORT_KERNEL
+
+    valid = ops.conv2d(REPORT_IMAGE, REPORT_KERNEL)
+    assert valid.shape == (4, 4) and valid[0, 0] == 429 and valid.dtype == np.int64
+    same = ops.conv2d(REPORT_IMAGE, REPORT_KERNEL, padding="same")
+    assert same.shape == (6, 6) and same[0, 0] == 139
+    np.testing.assert_array_equal(ops.conv2d(REPORT_IMAGE, REPORT_KERNEL, padding=1), same)
+    np.testing.assert_array_equal(ops.pool2d(valid, 2), [[792, 856], [913, 851]])
+
+
+def test_conv2d_equals_the_teaching_loop_on_a_real_digit():
+    from mnistlab.data import load_mnist
+
+    (x, _), _ = load_mnist()
+    image, kernel = x[0].astype(float), np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float)
+    loop = np.array([[(image[i:i + 3, j:j + 3] * kernel).sum() for j in range(26)] for i in range(26)])
+    np.testing.assert_array_equal(ops.conv2d(image, kernel), loop)
+
+
+def test_ranks_are_preserved():
+    rng = np.random.default_rng(0)
+    k2, k4 = rng.random((3, 3)), rng.random((3, 3, 2, 5))
+    assert ops.conv2d(rng.random((8, 9)), k2).shape == (6, 7)
+    assert ops.conv2d(rng.random((8, 9, 1)), k2).shape == (6, 7, 1)
+    assert ops.conv2d(rng.random((8, 9, 2)), k4).shape == (6, 7, 5)
+    assert ops.conv2d(rng.random((4, 8, 9, 2)), k4, stride=2).shape == (4, 3, 4, 5)
+    assert ops.pool2d(rng.random((8, 9)), 2).shape == (4, 4)
+    assert ops.pool2d(rng.random((8, 9, 3)), 3, 1, "avg").shape == (6, 7, 3)
+    assert ops.pad2d(rng.random((8, 9)), 2).shape == (12, 13)
+    assert ops.pad2d(rng.random((2, 8, 9, 3)), ((1, 0), (0, 3))).shape == (2, 9, 12, 3)
+
+
+def test_large_batches_are_chunked_but_equal(monkeypatch):
+    monkeypatch.setattr(ops, "_COLUMN_BUDGET", 72 * 100 * 7)  # 7 images a chunk: 43 chunks
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 12, 12, 8)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 8, 16)).astype(np.float32)
+    whole = ops.conv2d(x, k)
+    np.testing.assert_allclose(whole[::37], np.stack([ops.conv2d(xi, k) for xi in x[::37]]), rtol=1e-5, atol=1e-5)
+
+
+def test_pool_keeps_integer_dtype_for_max():
+    x = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    assert ops.pool2d(x, 2).dtype == np.uint8
+    assert ops.pool2d(x, 2, mode="avg").tolist() == [[2.5, 4.5], [10.5, 12.5]]
+
+
+@pytest.mark.parametrize(("w", "f", "p", "s", "out"), [(6, 3, 0, 1, 4), (6, 3, 1, 1, 6), (64, 3, 0, 1, 62),
+                                                   (32, 5, 0, 1, 28), (28, 2, 0, 2, 14), (7, 3, 0, 2, 3)])
+def test_output_size(w, f, p, s, out):
+    assert ops.output_size(w, f, p, s) == out
+
+
+def test_output_size_that_does_not_tile_says_what_frameworks_do():
+    with pytest.raises(ValueError, match=r"\(6 - 3 \+ 2\*0\) / 2 \+ 1 = 2\.5 is not a whole number.*"
+                                         r"floor\(3/2\) \+ 1 = 2 \(padding='valid'\).*ceil\(6/2\) = 3"):
+        ops.output_size(6, 3, 0, 2)
+    with pytest.raises(ValueError, match="does not fit"):
+        ops.output_size(2, 5)
+
+
+# --- bad arguments ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: ops.conv2d(np.zeros((4, 4)), np.zeros((5, 5))), r"kernels: a 5x5 kernel is larger than the padded input 4x4"),
+    (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3)), stride=0), r"stride: expected values >= 1"),
+    (lambda: ops.conv2d(np.zeros((6, 6, 3)), np.zeros((3, 3, 2, 4))), r"kernels: expected 3 input channel\(s\)"),
+    (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3, 3))), r"kernels: expected \(KH, KW\) or \(KH, KW, C, K\)"),
+    (lambda: ops.conv2d(np.zeros(6), np.zeros((3, 3))), r"x: expected shape \(H, W\), \(H, W, C\) or \(N, H, W, C\)"),
+    (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3)), padding="full"), r"padding: expected 'valid', 'same'"),
+    (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3)), padding=-1), r"padding: expected values >= 0"),
+    (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3, 1, 2)), bias=np.zeros(3)), r"bias: expected a scalar or shape \(2,\)"),
+    (lambda: ops.pool2d(np.zeros((6, 6)), 2, mode="median"), r"mode: expected 'max', 'avg' or 'l2'"),
+    (lambda: ops.pool2d(np.zeros((2, 2)), 3), r"size: a 3x3 window is larger than the input 2x2"),
+    (lambda: ops.pool2d(np.zeros((6, 6)), 2, stride=0), r"stride: expected values >= 1"),
+    (lambda: ops.pool2d(np.zeros((6, 6)), 2, padding=1), r"padding: expected 'valid' or 'same' for pooling"),
+    (lambda: ops.dense(np.zeros((2, 5)), np.zeros((4, 3))), r"kernel: expected shape \(5, units\)"),
+    (lambda: ops.pad2d(np.zeros((3, 3)), "same"), r"padding: pad2d takes amounts"),
+    (lambda: ops.output_size(6, 3, s=0), r"s: expected an int >= 1"),
+])
+def test_bad_arguments_name_what_was_expected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
