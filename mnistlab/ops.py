@@ -31,7 +31,7 @@ __all__ = [
     "softmax",
 ]
 
-_COLUMN_BUDGET = 1 << 24  # elements of the im2col buffer: 64 MB of float32
+_COLUMN_BUDGET = 1 << 20  # elements of the im2col buffer: 4 MB of float32, which stays in cache
 
 IntPair = Union[int, tuple[int, int]]
 Padding = Union[str, int, tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]
@@ -146,19 +146,31 @@ def _windows(x4: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
     return sliding_window_view(x4, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
 
 
-def _im2col(x4: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int, dtype: np.dtype) -> np.ndarray:
-    """The (KH*KW*C, N*OH*OW) matrix whose column m holds the window under output pixel m.
-
-    Built with one strided slice copy per kernel offset (KH*KW copies, never a loop over pixels),
-    in the row order (i, j, c) of Keras' kernel layout, so a convolution is ``columns.T @ kernel``.
-    """
-    n, c = x4.shape[0], x4.shape[3]
-    columns = np.empty((kh, kw, c, n, oh, ow), dtype)
-    channels_first = np.moveaxis(x4, 3, 0)  # (C, N, H, W) view
+def _offsets(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int):
+    """For each kernel offset (i, j): the spatial slices that offset sees under every output pixel."""
     for i in range(kh):
         for j in range(kw):
-            columns[i, j] = channels_first[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
-    return columns.reshape(kh * kw * c, n * oh * ow)
+            yield i, j, slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
+
+
+def _im2col(x4: np.ndarray, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int, dtype: np.dtype) -> np.ndarray:
+    """The (N*OH*OW, KH*KW*C) matrix whose row m holds the window under output pixel m.
+
+    Built with one strided slice copy per kernel offset (KH*KW copies, never a loop over pixels),
+    with columns in the (i, j, c) order of Keras' kernel layout, so a convolution is
+    ``columns @ kernel.reshape(-1, K)``. With one channel the copies go into a (KH*KW, M) buffer,
+    returned transposed (BLAS reads it as is), so each copy writes a contiguous block.
+    """
+    n, c = x4.shape[0], x4.shape[3]
+    if c == 1:
+        columns = np.empty((kh, kw, n, oh, ow), dtype)
+        for i, j, rows, cols in _offsets(kh, kw, sh, sw, oh, ow):
+            columns[i, j] = x4[:, rows, cols, 0]
+        return columns.reshape(kh * kw, n * oh * ow).T
+    columns = np.empty((n, oh, ow, kh, kw, c), dtype)
+    for i, j, rows, cols in _offsets(kh, kw, sh, sw, oh, ow):
+        columns[:, :, :, i, j, :] = x4[:, rows, cols, :]
+    return columns.reshape(n * oh * ow, kh * kw * c)
 
 
 def _work_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -211,7 +223,7 @@ def conv2d(x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | float | None =
     chunk = max(1, _COLUMN_BUDGET // max(1, kh * kw * c * oh * ow))
     for start in range(0, n, chunk):
         columns = _im2col(x4[start:start + chunk], kh, kw, sh, sw, oh, ow, dtype)
-        np.matmul(columns.T, weights, out=y[start:start + chunk].reshape(-1, k))
+        np.matmul(columns, weights, out=y[start:start + chunk].reshape(-1, k))
     if bias is not None:
         bias = np.asarray(bias, dtype=np.result_type(dtype, np.asarray(bias).dtype))
         if bias.ndim > 1 or (bias.ndim == 1 and bias.shape[0] != k):
@@ -243,20 +255,31 @@ def pool2d(x: np.ndarray, size: IntPair = 2, stride: IntPair | None = None, mode
     if kh > h + top + bottom or kw > w + left + right:
         raise ValueError(f"size: a {kh}x{kw} window is larger than the input {h}x{w}")
     pads = ((0, 0), (top, bottom), (left, right), (0, 0))
+    oh, ow = (h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1
     if mode == "max":
         low = np.iinfo(x4.dtype).min if np.issubdtype(x4.dtype, np.integer) else -np.inf
-        y = _windows(np.pad(x4, pads, constant_values=low), kh, kw, sh, sw).max(axis=(-2, -1))
-        return _restore(y, ndim)
+        padded = np.pad(x4, pads, constant_values=low) if top or bottom or left or right else x4
+        return _restore(_reduce_windows(padded, np.maximum, kh, kw, sh, sw, oh, ow), ndim)
     dtype = np.result_type(x4.dtype, np.float32) if x4.dtype != np.float16 else np.float32
     values = x4.astype(dtype, copy=False)
     if mode == "l2":
         values = values * values
-    sums = _windows(np.pad(values, pads), kh, kw, sh, sw).sum(axis=(-2, -1))
+    sums = _reduce_windows(np.pad(values, pads), np.add, kh, kw, sh, sw, oh, ow)
     if mode == "l2":
         return _restore(np.sqrt(sums), ndim)
     inside = np.pad(np.ones((1, h, w, 1), dtype), pads)  # which positions are real pixels
-    counts = _windows(inside, kh, kw, sh, sw).sum(axis=(-2, -1))
+    counts = _reduce_windows(inside, np.add, kh, kw, sh, sw, oh, ow)
     return _restore(sums / counts, ndim)
+
+
+def _reduce_windows(x4: np.ndarray, ufunc: np.ufunc, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int
+                    ) -> np.ndarray:
+    """Combine every (kh, kw) window with ``ufunc`` (np.maximum, np.add): one strided slice per offset."""
+    out = None
+    for _, _, rows, cols in _offsets(kh, kw, sh, sw, oh, ow):
+        window = x4[:, rows, cols, :]
+        out = window.copy() if out is None else ufunc(out, window, out=out)
+    return out
 
 
 def relu(x: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mnistlab import ops
@@ -15,6 +15,31 @@ keras = tf.keras
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ATOL = 1e-4
+
+
+def onednn_gets_it_wrong(x: np.ndarray, out_shape: tuple, stride: tuple[int, int]) -> bool:
+    """Where TensorFlow 2.21's oneDNN CPU convolution returns garbage (found by these tests).
+
+    A batch of more than one single-channel image, an output one column wide and unequal strides:
+    ``tf.nn.conv2d`` and Keras' Conv2D return uninitialised memory there (correct with
+    TF_ENABLE_ONEDNN_OPTS=0). We skip comparing with TensorFlow in that corner only;
+    test_conv2d_where_tensorflow_is_wrong checks ours there against a plain loop.
+    """
+    return x.shape[0] > 1 and x.shape[3] == 1 and out_shape[2] == 1 and stride[0] != stride[1]
+
+
+def loop_conv2d(x: np.ndarray, kernels: np.ndarray, stride: tuple[int, int]) -> np.ndarray:
+    """The definition, in float64 loops: the reference where TensorFlow cannot be one."""
+    n, h, w, _ = x.shape
+    kh, kw, _, k = kernels.shape
+    oh, ow = (h - kh) // stride[0] + 1, (w - kw) // stride[1] + 1
+    out = np.zeros((n, oh, ow, k))
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                window = x[b, i * stride[0]:i * stride[0] + kh, j * stride[1]:j * stride[1] + kw, :]
+                out[b, i, j] = np.tensordot(window.astype(np.float64), kernels, axes=3)
+    return out
 
 
 @st.composite
@@ -41,6 +66,7 @@ def test_conv2d_matches_tf_nn_conv2d(case, padding):
     expected = tf.nn.conv2d(x, kernels, strides=stride, padding=padding.upper()).numpy()
     got = ops.conv2d(x, kernels, stride=stride, padding=padding)
     assert got.shape == expected.shape
+    assume(not onednn_gets_it_wrong(x, got.shape, stride))
     np.testing.assert_allclose(got, expected, atol=ATOL, rtol=1e-5)
 
 
@@ -51,6 +77,7 @@ def test_conv2d_explicit_padding_matches_tf(case, top, bottom, left, right):
     explicit = [[0, 0], [top, bottom], [left, right], [0, 0]]
     expected = tf.nn.conv2d(x, kernels, strides=stride, padding=explicit).numpy()
     got = ops.conv2d(x, kernels, stride=stride, padding=((top, bottom), (left, right)))
+    assume(not onednn_gets_it_wrong(x, got.shape, stride))
     np.testing.assert_allclose(got, expected, atol=ATOL, rtol=1e-5)
 
 
@@ -62,7 +89,25 @@ def test_conv2d_matches_keras_conv2d_layer_with_the_same_weights(case, padding):
     layer.build(x.shape)
     layer.set_weights([kernels, bias])
     expected = np.asarray(layer(x))
+    assume(not onednn_gets_it_wrong(x, expected.shape, stride))
     np.testing.assert_allclose(ops.conv2d(x, kernels, bias, stride, padding), expected, atol=ATOL, rtol=1e-5)
+
+
+@SETTINGS
+@given(conv_case())
+def test_conv2d_matches_the_loop_definition(case):
+    x, kernels, _, stride = case
+    np.testing.assert_allclose(ops.conv2d(x, kernels, stride=stride), loop_conv2d(x, kernels, stride), atol=ATOL,
+                               rtol=1e-5)
+
+
+def test_conv2d_where_tensorflow_is_wrong():
+    """The corner onednn_gets_it_wrong() describes: ours still equals the definition."""
+    x = np.arange(2 * 7 * 6, dtype=np.float32).reshape(2, 7, 6, 1)
+    kernels = np.ones((4, 4, 1, 2), np.float32)
+    got = ops.conv2d(x, kernels, stride=(1, 3))
+    assert onednn_gets_it_wrong(x, got.shape, (1, 3))
+    np.testing.assert_array_equal(got, loop_conv2d(x, kernels, (1, 3)))
 
 
 @st.composite
