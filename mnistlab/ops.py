@@ -13,7 +13,7 @@ their precision.
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -33,8 +33,8 @@ __all__ = [
 
 _COLUMN_BUDGET = 1 << 20  # elements of the im2col buffer: 4 MB of float32, which stays in cache
 
-IntPair = Union[int, tuple[int, int]]
-Padding = Union[str, int, tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]
+IntPair = int | tuple[int, int]
+Padding = str | int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]
 Sides = tuple[tuple[int, int], tuple[int, int]]
 PoolMode = Literal["max", "avg", "l2"]
 

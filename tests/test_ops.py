@@ -267,14 +267,16 @@ def test_output_size_that_does_not_tile_says_what_frameworks_do():
 # --- bad arguments ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("call", "message"), [
-    (lambda: ops.conv2d(np.zeros((4, 4)), np.zeros((5, 5))), r"kernels: a 5x5 kernel is larger than the padded input 4x4"),
+    (lambda: ops.conv2d(np.zeros((4, 4)), np.zeros((5, 5))),
+     r"kernels: a 5x5 kernel is larger than the padded input 4x4"),
     (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3)), stride=0), r"stride: expected values >= 1"),
     (lambda: ops.conv2d(np.zeros((6, 6, 3)), np.zeros((3, 3, 2, 4))), r"kernels: expected 3 input channel\(s\)"),
     (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3, 3))), r"kernels: expected \(KH, KW\) or \(KH, KW, C, K\)"),
     (lambda: ops.conv2d(np.zeros(6), np.zeros((3, 3))), r"x: expected shape \(H, W\), \(H, W, C\) or \(N, H, W, C\)"),
     (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3)), padding="full"), r"padding: expected 'valid', 'same'"),
     (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3)), padding=-1), r"padding: expected values >= 0"),
-    (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3, 1, 2)), bias=np.zeros(3)), r"bias: expected a scalar or shape \(2,\)"),
+    (lambda: ops.conv2d(np.zeros((6, 6)), np.zeros((3, 3, 1, 2)), bias=np.zeros(3)),
+     r"bias: expected a scalar or shape \(2,\)"),
     (lambda: ops.pool2d(np.zeros((6, 6)), 2, mode="median"), r"mode: expected 'max', 'avg' or 'l2'"),
     (lambda: ops.pool2d(np.zeros((2, 2)), 3), r"size: a 3x3 window is larger than the input 2x2"),
     (lambda: ops.pool2d(np.zeros((6, 6)), 2, stride=0), r"stride: expected values >= 1"),
