@@ -1,0 +1,263 @@
+"""Live explorers: thin ipywidgets wrappers over :mod:`mnistlab.ops`.
+
+Each explorer computes with the package's pure functions and shows the result as ``Image`` widgets
+(PNG bytes) and a status line, so it can be tested without a browser: set a control's ``value``, then
+read ``explorer.output``, ``explorer.status.value`` or an image's bytes. Display one by leaving it as
+the last expression of a cell.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from mnistlab import ops
+from mnistlab.kernels import PRESETS, make_kernel
+from mnistlab.render import to_png
+
+__all__ = ["ConvolutionExplorer", "PaddingStrideExplorer", "PoolingExplorer", "shape_message"]
+
+_SIZE = 196  # pixels of each image panel
+
+
+def shape_message(h: int, w: int, f: int, p: int, s: int) -> tuple[str, bool]:
+    """The output size of an (h, w) input under an f x f filter, padding p and stride s, in words.
+
+    Returns ``(text, tiles)``: the formula worked for each axis and whether the filter tiles the
+    padded input exactly. When it does not, the text says what frameworks do (drop the last partial
+    window) and the resulting shape, instead of raising as :func:`mnistlab.ops.output_size` does.
+    """
+    parts, tiles = [], True
+    for name, size in (("height", h), ("width", w)):
+        span = size - f + 2 * p
+        exact = span / s + 1
+        if span < 0:
+            return f"the {f}x{f} filter is larger than the padded input {h + 2 * p}x{w + 2 * p}", False
+        if span % s:
+            tiles = False
+            parts.append(f"{name}: ({size} - {f} + 2*{p}) / {s} + 1 = {exact:g}, not whole: "
+                         f"the last partial window is dropped, {span // s + 1}")
+        else:
+            parts.append(f"{name}: ({size} - {f} + 2*{p}) / {s} + 1 = {span // s + 1}")
+    oh, ow = (h - f + 2 * p) // s + 1, (w - f + 2 * p) // s + 1
+    head = f"output {oh}x{ow}" if tiles else f"does not tile: frameworks give {oh}x{ow}"
+    return f"{head}. " + "; ".join(parts), tiles
+
+
+def _digits(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images: expected (N, H, W) digits, got shape {images.shape}")
+    return images
+
+
+class _Explorer:
+    """Shared parts: a digit slider, image panels with titles, a status line, notebook display."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None, index: int) -> None:
+        import ipywidgets as w
+
+        self._w = w
+        self.images = _digits(images)
+        self.labels = None if labels is None else np.asarray(labels)
+        if not 0 <= index < len(self.images):
+            raise ValueError(f"index: expected 0..{len(self.images) - 1}, got {index}")
+        self.digit = w.IntSlider(value=index, min=0, max=len(self.images) - 1, description="digit",
+                                 continuous_update=False)
+        self.status = w.HTML()
+        self.widget = None
+
+    def _panel(self, title: str):
+        w = self._w
+        image = w.Image(format="png", layout=w.Layout(width=f"{_SIZE}px", height=f"{_SIZE}px"))
+        label = w.HTML(f"<b>{html.escape(title)}</b>")
+        return image, label, w.VBox([label, image], layout=w.Layout(align_items="center", margin="0 8px"))
+
+    @property
+    def image(self) -> np.ndarray:
+        """The current digit as float32 in [0, 1]."""
+        return self.images[self.digit.value].astype(np.float32) / np.float32(255)
+
+    def _digit_title(self) -> str:
+        label = "" if self.labels is None else f" (label {self.labels[self.digit.value]})"
+        return f"digit #{self.digit.value}{label}"
+
+    def _observe(self, *controls) -> None:
+        for control in controls:
+            control.observe(lambda change: self.update(), names="value")
+
+    def _set_status(self, text: str, ok: bool = True) -> None:
+        colour = "inherit" if ok else "#b00020"
+        mark = "" if ok else "&#9888; "
+        self.status.value = f"<span style='color:{colour}'>{mark}{html.escape(text)}</span>"
+
+    def update(self) -> None:  # pragma: no cover - each explorer defines it
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class ConvolutionExplorer(_Explorer):
+    """Pick a digit and a kernel preset, or edit the 3x3 kernel cell by cell; see input, kernel, output.
+
+    ``explorer.kernel`` is the kernel shown, ``explorer.output`` the convolution (valid padding,
+    stride 1) that the output panel shows. Every cell edit updates the output as you type.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
+                 preset: str = "sobel x") -> None:
+        super().__init__(images, labels, index)
+        w = self._w
+        if preset not in PRESETS:
+            raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
+        self.preset = w.Dropdown(options=[*PRESETS, "custom"], value=preset, description="kernel")
+        self.cells = [[w.FloatText(value=float(PRESETS[preset][i, j]), continuous_update=True, step=1,
+                                   layout=w.Layout(width="64px")) for j in range(3)] for i in range(3)]
+        self._syncing = False
+        self.input_image, self.input_title, input_box = self._panel("input")
+        self.kernel_image, _, kernel_box = self._panel("kernel")
+        self.output_image, self.output_title, output_box = self._panel("output")
+        grid = w.VBox([w.HBox(row) for row in self.cells], layout=w.Layout(margin="0 0 0 16px"))
+        self.widget = w.VBox([w.HBox([self.digit, self.preset]), w.HBox([input_box, kernel_box, output_box, grid]),
+                              self.status])
+        self.preset.observe(self._on_preset, names="value")
+        for cell in (c for row in self.cells for c in row):
+            cell.observe(self._on_cell, names="value")
+        self._observe(self.digit)
+        self.output = np.empty((0, 0))
+        self.update()
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """The 3x3 kernel in the cells."""
+        return np.array([[cell.value for cell in row] for row in self.cells], dtype=np.float64)
+
+    def _on_preset(self, change) -> None:
+        if change["new"] == "custom":
+            return
+        self._syncing = True
+        try:
+            for (i, j), value in np.ndenumerate(PRESETS[change["new"]]):
+                self.cells[i][j].value = float(value)
+        finally:
+            self._syncing = False
+        self.update()
+
+    def _on_cell(self, change) -> None:
+        if self._syncing:
+            return
+        if self.preset.value != "custom" and not np.array_equal(self.kernel, PRESETS[self.preset.value]):
+            self._syncing = True
+            self.preset.value = "custom"
+            self._syncing = False
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the output and redraw the three panels and the status line."""
+        image, kernel = self.image, self.kernel
+        self.output = ops.conv2d(image, kernel)
+        self.input_image.value = to_png(image, size=_SIZE, vmin=0, vmax=1)
+        self.kernel_image.value = to_png(kernel, size=_SIZE)
+        self.output_image.value = to_png(self.output, size=_SIZE)
+        self.input_title.value = f"<b>input: {html.escape(self._digit_title())}, 28x28</b>"
+        self.output_title.value = f"<b>output {self.output.shape[0]}x{self.output.shape[1]}</b>"
+        self._set_status(f"output {self.output.shape[0]}x{self.output.shape[1]}, values "
+                         f"{self.output.min():.2f} to {self.output.max():.2f} (blue < 0 < red)")
+
+
+class PaddingStrideExplorer(_Explorer):
+    """Kernel size, zero padding and stride on a real digit, tied together: padding <= kernel size - 1.
+
+    Shows the padded input (padding tinted blue) and the output with its shape. A configuration
+    that does not tile is marked in the status line, and the output shown is what frameworks give.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
+                 kind: str = "vertical edges", size: int = 3, padding: int = 0, stride: int = 1) -> None:
+        super().__init__(images, labels, index)
+        w = self._w
+        make_kernel(kind, size)  # validates both
+        self.kind = w.Dropdown(options=["blur", "vertical edges", "horizontal edges"], value=kind, description="kernel")
+        self.size = w.IntSlider(value=size, min=1, max=7, description="kernel size", continuous_update=False)
+        self.padding = w.IntSlider(value=min(padding, size - 1), min=0, max=size - 1, description="padding",
+                                   continuous_update=False)
+        self.stride = w.IntSlider(value=stride, min=1, max=4, description="stride", continuous_update=False)
+        self.input_image, self.input_title, input_box = self._panel("padded input")
+        self.output_image, self.output_title, output_box = self._panel("output")
+        self.widget = w.VBox([w.HBox([self.digit, self.kind]), w.HBox([self.size, self.padding, self.stride]),
+                              w.HBox([input_box, output_box]), self.status])
+        self.size.observe(self._on_size, names="value")
+        self._observe(self.digit, self.kind, self.padding, self.stride)
+        self.output = np.empty((0, 0))
+        self.tiles = True
+        self.update()
+
+    def _on_size(self, change) -> None:
+        # Tie padding to the kernel: more than size - 1 would add outputs that see only zeros.
+        self.padding.max = change["new"] - 1  # clamps padding.value, which may fire an update itself
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the padded input and the output, and redraw."""
+        f, p, s = self.size.value, self.padding.value, self.stride.value
+        image = self.image
+        padded = ops.pad2d(image, p)
+        inside = np.zeros(padded.shape, bool)
+        inside[p:p + image.shape[0], p:p + image.shape[1]] = True
+        self.output = ops.conv2d(image, make_kernel(self.kind.value, f), stride=s, padding=p)
+        text, self.tiles = shape_message(*image.shape, f, p, s)
+        self.input_image.value = to_png(padded, size=_SIZE, vmin=0, vmax=1, highlight=~inside)
+        self.output_image.value = to_png(self.output, size=_SIZE)
+        self.input_title.value = f"<b>padded input {padded.shape[0]}x{padded.shape[1]}</b>"
+        self.output_title.value = f"<b>output {self.output.shape[0]}x{self.output.shape[1]}</b>"
+        name = "valid" if p == 0 else ("same" if s == 1 and f == 2 * p + 1 else f"padding {p}")
+        self._set_status(f"{f}x{f} kernel, {name}, stride {s}: {text}", ok=self.tiles)
+
+
+class PoolingExplorer(_Explorer):
+    """Pooling window size, stride and mode (max, avg, l2) on a digit or on one of its feature maps."""
+
+    SOURCES = ("digit", "feature map: vertical edges", "feature map: horizontal edges")
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0, size: int = 2,
+                 stride: int | None = None, mode: str = "max", source: str = "digit") -> None:
+        super().__init__(images, labels, index)
+        w = self._w
+        if source not in self.SOURCES:
+            raise ValueError(f"source: expected one of {self.SOURCES}, got {source!r}")
+        self.source = w.Dropdown(options=self.SOURCES, value=source, description="pool")
+        self.size = w.IntSlider(value=size, min=1, max=4, description="window", continuous_update=False)
+        self.stride = w.IntSlider(value=stride or size, min=1, max=4, description="stride", continuous_update=False)
+        self.mode = w.ToggleButtons(options=["max", "avg", "l2"], value=mode, description="mode")
+        self.input_image, self.input_title, input_box = self._panel("input")
+        self.output_image, self.output_title, output_box = self._panel("pooled")
+        self.widget = w.VBox([w.HBox([self.digit, self.source]), w.HBox([self.size, self.stride]), self.mode,
+                              w.HBox([input_box, output_box]), self.status])
+        self._observe(self.digit, self.source, self.size, self.stride, self.mode)
+        self.output = np.empty((0, 0))
+        self.tiles = True
+        self.update()
+
+    @property
+    def feature(self) -> np.ndarray:
+        """What is pooled: the digit, or a ReLU feature map of it (a 3x3 edge kernel, same padding)."""
+        if self.source.value == "digit":
+            return self.image
+        kind = self.source.value.split(": ")[1]
+        return ops.relu(ops.conv2d(self.image, PRESETS[kind], padding="same"))
+
+    def update(self) -> None:
+        """Pool the current input and redraw."""
+        feature = self.feature
+        f, s = self.size.value, self.stride.value
+        self.output = ops.pool2d(feature, f, s, self.mode.value)
+        text, self.tiles = shape_message(*feature.shape, f, 0, s)
+        self.input_image.value = to_png(feature, size=_SIZE, vmin=0)
+        self.output_image.value = to_png(self.output, size=_SIZE, vmin=0)
+        self.input_title.value = f"<b>input {feature.shape[0]}x{feature.shape[1]}</b>"
+        self.output_title.value = f"<b>{self.mode.value} pooled {self.output.shape[0]}x{self.output.shape[1]}</b>"
+        kept = self.output.size / feature.size
+        self._set_status(f"{f}x{f} {self.mode.value} pooling, stride {s}: {text}; keeps {kept:.0%} of the values",
+                         ok=self.tiles)

@@ -1,0 +1,142 @@
+"""The explorers, driven as a learner would (set a control), asserting on what they show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnistlab import ops
+from mnistlab.data import load_mnist
+from mnistlab.kernels import PRESETS, make_kernel
+from mnistlab.render import to_png, to_rgb
+from mnistlab.widgets import ConvolutionExplorer, PaddingStrideExplorer, PoolingExplorer, shape_message
+
+
+@pytest.fixture(scope="module")
+def digits():
+    (x, y), _ = load_mnist()
+    return x[:20], y[:20]
+
+
+def scaled(x):
+    return x.astype(np.float32) / 255
+
+
+def test_convolution_explorer_default_view(digits):
+    x, y = digits
+    ex = ConvolutionExplorer(x, y)
+    np.testing.assert_array_equal(ex.kernel, PRESETS["sobel x"])
+    np.testing.assert_allclose(ex.output, ops.conv2d(scaled(x[0]), PRESETS["sobel x"]), rtol=1e-6)
+    assert "output 26x26" in ex.status.value and "label 5" in ex.input_title.value
+    assert bytes(ex.output_image.value).startswith(b"\x89PNG")
+
+
+def test_convolution_explorer_preset_digit_and_cells(digits):
+    x, y = digits
+    ex = ConvolutionExplorer(x, y)
+    before = ex.output_image.value
+    ex.preset.value = "blur"
+    np.testing.assert_allclose(ex.kernel, PRESETS["blur"])
+    np.testing.assert_allclose(ex.output, ops.conv2d(scaled(x[0]), PRESETS["blur"]), rtol=1e-6)
+    assert ex.output_image.value != before
+    ex.digit.value = 3
+    assert "digit #3 (label 1)" in ex.input_title.value
+    np.testing.assert_allclose(ex.output, ops.conv2d(scaled(x[3]), PRESETS["blur"]), rtol=1e-6)
+    ex.cells[1][1].value = 5.0  # edit one cell: the preset becomes "custom", the output follows
+    assert ex.preset.value == "custom"
+    expected = PRESETS["blur"].copy()
+    expected[1, 1] = 5.0
+    np.testing.assert_allclose(ex.output, ops.conv2d(scaled(x[3]), expected), rtol=1e-6)
+    ex.preset.value = "identity"
+    np.testing.assert_allclose(ex.output, scaled(x[3])[1:-1, 1:-1])
+
+
+def test_convolution_explorer_rejects_unknown_preset(digits):
+    with pytest.raises(ValueError, match="preset: expected one of"):
+        ConvolutionExplorer(digits[0], preset="emboss")
+
+
+def test_padding_stride_explorer_shapes(digits):
+    x, _ = digits
+    ex = PaddingStrideExplorer(x)
+    assert ex.output.shape == (26, 26) and "valid" in ex.status.value
+    ex.padding.value = 1
+    assert ex.output.shape == (28, 28) and "same" in ex.status.value and "padded input 30x30" in ex.input_title.value
+    ex.stride.value = 2  # (28 - 3 + 2) / 2 + 1 = 14.5: frameworks keep 14
+    assert ex.output.shape == (14, 14) and not ex.tiles and "output 14x14" in ex.output_title.value
+    ex.padding.value = 0  # (28 - 3) / 2 + 1 = 13.5
+    ex.size.value = 4  # (28 - 4) / 2 + 1 = 13: tiles
+    assert ex.output.shape == (13, 13) and ex.tiles
+    np.testing.assert_allclose(ex.output, ops.conv2d(scaled(x[0]), make_kernel("vertical edges", 4), stride=2),
+                               rtol=1e-6)
+
+
+def test_padding_is_tied_to_kernel_size(digits):
+    ex = PaddingStrideExplorer(digits[0], size=5, padding=4)
+    assert ex.padding.value == 4 and ex.padding.max == 4
+    ex.size.value = 2
+    assert ex.padding.max == 1 and ex.padding.value == 1
+    assert ex.output.shape == (29, 29)
+
+
+def test_a_configuration_that_does_not_tile_is_marked_in_place(digits):
+    ex = PaddingStrideExplorer(digits[0])
+    ex.stride.value = 4  # (28 - 3) / 4 + 1 = 7.25
+    assert not ex.tiles
+    assert "does not tile" in ex.status.value and "7.25" in ex.status.value and "&#9888;" in ex.status.value
+    assert ex.output.shape == (7, 7)  # what frameworks give: the last partial window dropped
+    ex.stride.value = 1
+    assert ex.tiles and "&#9888;" not in ex.status.value
+
+
+def test_kernel_kind_changes_the_output(digits):
+    ex = PaddingStrideExplorer(digits[0])
+    before = ex.output.copy()
+    ex.kind.value = "blur"
+    assert not np.allclose(before, ex.output)
+    np.testing.assert_allclose(ex.output, ops.conv2d(scaled(digits[0][0]), np.full((3, 3), 1 / 9)), rtol=1e-6)
+
+
+def test_pooling_explorer(digits):
+    x, _ = digits
+    ex = PoolingExplorer(x)
+    assert ex.output.shape == (14, 14) and "keeps 25%" in ex.status.value
+    np.testing.assert_allclose(ex.output, ops.pool2d(scaled(x[0]), 2))
+    ex.mode.value = "avg"
+    np.testing.assert_allclose(ex.output, ops.pool2d(scaled(x[0]), 2, mode="avg"))
+    ex.size.value = 3
+    ex.stride.value = 3  # (28 - 3) / 3 + 1 = 9.33
+    assert ex.output.shape == (9, 9) and not ex.tiles and "does not tile" in ex.status.value
+    ex.source.value = "feature map: horizontal edges"
+    feature = ops.relu(ops.conv2d(scaled(x[0]), PRESETS["horizontal edges"], padding="same"))
+    np.testing.assert_allclose(ex.output, ops.pool2d(feature, 3, 3, "avg"), rtol=1e-6)
+    ex.mode.value = "l2"
+    np.testing.assert_allclose(ex.output, ops.pool2d(feature, 3, 3, "l2"), rtol=1e-6)
+
+
+def test_shape_message():
+    assert shape_message(6, 6, 3, 0, 1) == ("output 4x4. height: (6 - 3 + 2*0) / 1 + 1 = 4; "
+                                             "width: (6 - 3 + 2*0) / 1 + 1 = 4", True)
+    text, tiles = shape_message(28, 28, 3, 0, 2)
+    assert not tiles and text.startswith("does not tile: frameworks give 13x13") and "13.5" in text
+    assert shape_message(3, 3, 5, 0, 1)[1] is False
+
+
+def test_render_signed_arrays_use_a_diverging_map():
+    rgb = to_rgb(np.array([[-1.0, 0.0, 1.0]]))
+    assert tuple(rgb[0, 1]) == (247, 247, 247) or rgb[0, 1].min() > 240  # 0 is (nearly) white
+    assert rgb[0, 0, 2] > rgb[0, 0, 0] and rgb[0, 2, 0] > rgb[0, 2, 2]  # blue below, red above
+    png = to_png(np.zeros((28, 28)), size=196)
+    from io import BytesIO
+
+    from PIL import Image
+
+    assert Image.open(BytesIO(png)).size == (196, 196)
+
+
+def test_make_kernel():
+    assert make_kernel("vertical edges", 3).tolist() == [[-1, 0, 1]] * 3
+    assert make_kernel("horizontal edges", 2).tolist() == [[-1, -1], [1, 1]]
+    assert make_kernel("blur", 4).sum() == pytest.approx(1)
+    with pytest.raises(ValueError, match="kind: expected"):
+        make_kernel("emboss", 3)
