@@ -9,6 +9,7 @@ the last expression of a cell.
 from __future__ import annotations
 
 import html
+import textwrap
 
 import numpy as np
 
@@ -29,7 +30,7 @@ def shape_message(h: int, w: int, f: int, p: int, s: int) -> tuple[str, bool]:
     window) and the resulting shape, instead of raising as :func:`mnistlab.ops.output_size` does.
     """
     parts, tiles = [], True
-    for name, size in (("height", h), ("width", w)):
+    for name, size in ((("each side", h),) if h == w else (("height", h), ("width", w))):
         span = size - f + 2 * p
         exact = span / s + 1
         if span < 0:
@@ -88,12 +89,37 @@ class _Explorer:
             control.observe(lambda change: self.update(), names="value")
 
     def _set_status(self, text: str, ok: bool = True) -> None:
+        self.status_text = text
         colour = "inherit" if ok else "#b00020"
         mark = "" if ok else "&#9888; "
         self.status.value = f"<span style='color:{colour}'>{mark}{html.escape(text)}</span>"
 
     def update(self) -> None:  # pragma: no cover - each explorer defines it
         raise NotImplementedError
+
+    def _show(self, panels: list[tuple[object, object, str, np.ndarray, dict]]) -> None:
+        """Draw each (image widget, title widget, title, array, colours) panel and remember it for figure()."""
+        self._views = [(title, array, colours) for _, _, title, array, colours in panels]
+        for image, label, title, array, colours in panels:
+            image.value = to_png(array, size=_SIZE, **colours)
+            if label is not None:
+                label.value = f"<b>{html.escape(title)}</b>"
+
+    def figure(self):
+        """A static matplotlib figure of the panels as they are now, with the status line as its title."""
+        import matplotlib.pyplot as plt
+
+        from mnistlab.render import to_rgb
+
+        fig, axes = plt.subplots(1, len(self._views), figsize=(3.2 * len(self._views), 3.6))
+        for ax, (title, array, colours) in zip(np.atleast_1d(axes), self._views, strict=True):
+            ax.imshow(to_rgb(array, **colours), interpolation="nearest")
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.suptitle(textwrap.fill(self.status_text, 50 * len(self._views)), fontsize=9)
+        fig.tight_layout()
+        return fig
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -158,11 +184,11 @@ class ConvolutionExplorer(_Explorer):
         """Recompute the output and redraw the three panels and the status line."""
         image, kernel = self.image, self.kernel
         self.output = ops.conv2d(image, kernel)
-        self.input_image.value = to_png(image, size=_SIZE, vmin=0, vmax=1)
-        self.kernel_image.value = to_png(kernel, size=_SIZE)
-        self.output_image.value = to_png(self.output, size=_SIZE)
-        self.input_title.value = f"<b>input: {html.escape(self._digit_title())}, 28x28</b>"
-        self.output_title.value = f"<b>output {self.output.shape[0]}x{self.output.shape[1]}</b>"
+        oh, ow = self.output.shape
+        self._show([(self.input_image, self.input_title, f"input: {self._digit_title()}, 28x28", image,
+                     {"vmin": 0, "vmax": 1}),
+                    (self.kernel_image, None, "kernel", kernel, {}),
+                    (self.output_image, self.output_title, f"output {oh}x{ow}", self.output, {})])
         self._set_status(f"output {self.output.shape[0]}x{self.output.shape[1]}, values "
                          f"{self.output.min():.2f} to {self.output.max():.2f} (blue < 0 < red)")
 
@@ -208,10 +234,10 @@ class PaddingStrideExplorer(_Explorer):
         inside[p:p + image.shape[0], p:p + image.shape[1]] = True
         self.output = ops.conv2d(image, make_kernel(self.kind.value, f), stride=s, padding=p)
         text, self.tiles = shape_message(*image.shape, f, p, s)
-        self.input_image.value = to_png(padded, size=_SIZE, vmin=0, vmax=1, highlight=~inside)
-        self.output_image.value = to_png(self.output, size=_SIZE)
-        self.input_title.value = f"<b>padded input {padded.shape[0]}x{padded.shape[1]}</b>"
-        self.output_title.value = f"<b>output {self.output.shape[0]}x{self.output.shape[1]}</b>"
+        self._show([(self.input_image, self.input_title, f"padded input {padded.shape[0]}x{padded.shape[1]}", padded,
+                     {"vmin": 0, "vmax": 1, "highlight": ~inside}),
+                    (self.output_image, self.output_title, f"output {self.output.shape[0]}x{self.output.shape[1]}",
+                     self.output, {})])
         name = "valid" if p == 0 else ("same" if s == 1 and f == 2 * p + 1 else f"padding {p}")
         self._set_status(f"{f}x{f} kernel, {name}, stride {s}: {text}", ok=self.tiles)
 
@@ -254,10 +280,11 @@ class PoolingExplorer(_Explorer):
         f, s = self.size.value, self.stride.value
         self.output = ops.pool2d(feature, f, s, self.mode.value)
         text, self.tiles = shape_message(*feature.shape, f, 0, s)
-        self.input_image.value = to_png(feature, size=_SIZE, vmin=0)
-        self.output_image.value = to_png(self.output, size=_SIZE, vmin=0)
-        self.input_title.value = f"<b>input {feature.shape[0]}x{feature.shape[1]}</b>"
-        self.output_title.value = f"<b>{self.mode.value} pooled {self.output.shape[0]}x{self.output.shape[1]}</b>"
+        oh, ow = self.output.shape
+        self._show([(self.input_image, self.input_title, f"input {feature.shape[0]}x{feature.shape[1]}", feature,
+                     {"vmin": 0}),
+                    (self.output_image, self.output_title, f"{self.mode.value} pooled {oh}x{ow}", self.output,
+                     {"vmin": 0})])
         kept = self.output.size / feature.size
         self._set_status(f"{f}x{f} {self.mode.value} pooling, stride {s}: {text}; keeps {kept:.0%} of the values",
                          ok=self.tiles)

@@ -115,8 +115,9 @@ def test_pooling_explorer(digits):
 
 
 def test_shape_message():
-    assert shape_message(6, 6, 3, 0, 1) == ("output 4x4. height: (6 - 3 + 2*0) / 1 + 1 = 4; "
-                                             "width: (6 - 3 + 2*0) / 1 + 1 = 4", True)
+    assert shape_message(6, 6, 3, 0, 1) == ("output 4x4. each side: (6 - 3 + 2*0) / 1 + 1 = 4", True)
+    assert shape_message(6, 8, 3, 0, 1) == ("output 4x6. height: (6 - 3 + 2*0) / 1 + 1 = 4; "
+                                             "width: (8 - 3 + 2*0) / 1 + 1 = 6", True)
     text, tiles = shape_message(28, 28, 3, 0, 2)
     assert not tiles and text.startswith("does not tile: frameworks give 13x13") and "13.5" in text
     assert shape_message(3, 3, 5, 0, 1)[1] is False
