@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["digit", "digit_grid", "label_counts", "mean_digits", "pixel_histogram"]
+__all__ = ["digit", "digit_grid", "feature_map", "label_counts", "mean_digits", "pixel_histogram"]
 
 
 def _axes(ax=None):
@@ -26,6 +26,22 @@ def digit(image: np.ndarray, *, title: str | None = None, ax=None, annotate: boo
         for (i, j), value in np.ndenumerate(image):
             ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=7,
                     color="black" if value > threshold else "white")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def feature_map(fmap: np.ndarray, *, title: str | None = None, ax=None):
+    """A convolution output: blue < 0 < red (0 white) when it has negative values, else gray."""
+    ax = _axes(ax)
+    fmap = np.asarray(fmap)
+    if fmap.min() < 0:
+        bound = float(np.abs(fmap).max())
+        ax.imshow(fmap, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+    else:
+        ax.imshow(fmap, cmap="gray", interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if title is not None:

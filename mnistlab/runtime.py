@@ -49,9 +49,10 @@ def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = 
     random.seed(seed)
     np.random.seed(seed)
 
-    if tensorflow or "tensorflow" in sys.modules:
+    if tensorflow:
         _configure_tensorflow(seed, threads)
-        tensorflow = True
+    elif "tensorflow" in sys.modules:  # imported already, not asked to configure: seed it all the same
+        sys.modules["tensorflow"].keras.utils.set_random_seed(seed)
     if plots:
         _configure_plots()
     return RunConfig(seed=int(seed), threads=threads, tensorflow=tensorflow)

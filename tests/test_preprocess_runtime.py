@@ -54,3 +54,22 @@ def test_configure_rejects_bad_arguments():
         mnistlab.configure(seed=-1)
     with pytest.raises(ValueError, match="threads: expected at least 1"):
         mnistlab.configure(threads=0)
+
+
+def test_configure_tensorflow_is_quiet_and_repeatable():
+    """In a fresh process, as a notebook does: nothing on stderr, the same random numbers twice."""
+    import subprocess
+    import sys
+
+    code = ("import mnistlab; mnistlab.configure(seed=3, threads=1, tensorflow=True)\n"
+            "import tensorflow as tf, keras\n"
+            "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])\n"
+            "m.compile('adam', 'mse'); m.fit(tf.ones((8, 4)), tf.ones((8, 2)), verbose=0)\n"
+            "print(tf.random.uniform((3,)).numpy().tolist(), m.predict(tf.ones((1, 4)), verbose=0).tolist(),\n"
+            "      tf.config.threading.get_intra_op_parallelism_threads())")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        assert run.stderr == "", f"stderr noise: {run.stderr[:300]!r}"
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout.strip().endswith(" 1")
