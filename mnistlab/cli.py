@@ -1,4 +1,4 @@
-"""The ``mnistlab`` command: ``mnistlab data`` and ``mnistlab course``."""
+"""The ``mnistlab`` command: ``mnistlab data``, ``mnistlab course`` and ``mnistlab baselines``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,32 @@ def _course(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _baselines(args: argparse.Namespace) -> int:
+    from mnistlab import baselines
+    from mnistlab.data import load_mnist
+    from mnistlab.runtime import configure
+
+    configure(seed=args.seed, plots=False)
+    models = {**baselines.report_models(seed=args.seed), **(baselines.pca_models(seed=args.seed) if args.pca else {})}
+    if args.models:
+        unknown = [m for m in args.models if m not in models]
+        if unknown:
+            print(f"mnistlab baselines: --models: unknown {unknown}; expected some of {list(models)}", file=sys.stderr)
+            return 2
+        models = {name: models[name] for name in args.models}
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    if not 1 <= args.train_size <= len(x_train):
+        print(f"mnistlab baselines: --train-size: expected 1..{len(x_train)}, got {args.train_size}", file=sys.stderr)
+        return 2
+    n = args.train_size
+    print(f"Fitting {len(models)} model(s) on the first {n:,} training digits, scoring on the {len(x_test):,} "
+          "test digits (pixels / 255).")
+    table = baselines.compare(models, x_train[:n], y_train[:n], x_test, y_test, progress=not args.no_progress)
+    reference = baselines.REPORT_ACCURACY if n == baselines.REPORT_TRAIN_SIZE else None
+    print(baselines.display_table(table, reference).to_string())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mnistlab`` command."""
     parser = argparse.ArgumentParser(prog="mnistlab", description="A course on convolutional networks with MNIST.")
@@ -59,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("--fail-fast", action="store_true", help="stop at the first failing notebook")
     course.add_argument("--no-progress", action="store_true", help="no progress bar")
     course.set_defaults(func=_course)
+
+    base = sub.add_parser("baselines", help="fit the report's classical models and print their table")
+    base.add_argument("--train-size", type=int, default=20_000, help="first N training digits (default: 20000, "
+                      "the report's protocol)")
+    base.add_argument("--models", nargs="+", metavar="NAME", help="only these models (names as in the table, "
+                      "quoted: 'kNN (k=3)')")
+    base.add_argument("--pca", action="store_true", help="add PCA(50) + SVM and PCA(50) + kNN")
+    base.add_argument("--seed", type=int, default=42)
+    base.add_argument("--no-progress", action="store_true", help="no progress bar")
+    base.set_defaults(func=_baselines)
     return parser
 
 

@@ -6,7 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["digit", "digit_grid", "feature_map", "label_counts", "mean_digits", "pixel_histogram"]
+__all__ = [
+    "confusion_matrix",
+    "digit",
+    "digit_grid",
+    "feature_map",
+    "label_counts",
+    "learning_curve",
+    "mean_digits",
+    "mistakes",
+    "pixel_histogram",
+]
 
 
 def _axes(ax=None):
@@ -102,3 +112,60 @@ def mean_digits(images: np.ndarray, labels: np.ndarray, *, fig=None):
     for d, ax in enumerate(axes):
         digit(images[labels == d].mean(axis=0), title=str(d), ax=ax)
     return fig
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, ax=None, title: str | None = None,
+                     num_classes: int = 10):
+    """A heatmap of counts: row = true digit, column = predicted digit; the diagonal is correct."""
+    import seaborn as sns
+
+    ax = _axes(ax)
+    counts = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    off_diagonal = counts - np.diag(np.diag(counts))
+    sns.heatmap(counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, annot_kws={"fontsize": 7},
+                vmax=max(1, off_diagonal.max()) * 3)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def mistakes(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, *, rows: int = 2, cols: int = 8,
+             confidence: np.ndarray | None = None, fig=None):
+    """A grid of the first misclassified digits, titled "true -> predicted" (and the confidence)."""
+    wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[: rows * cols]
+    titles = [f"{y_true[i]} -> {y_pred[i]}" + ("" if confidence is None else f" ({confidence[i]:.0%})")
+              for i in wrong]
+    return digit_grid(images[wrong], rows=rows, cols=cols, titles=titles, fig=fig)
+
+
+def learning_curve(table, *, axes=None, reference: dict | None = None):
+    """Test accuracy and fit time against training-set size, one line per model (log-scale sizes).
+
+    ``table`` has columns model, train digits, accuracy, fit_s (as from
+    :func:`mnistlab.baselines.learning_curve`); ``reference`` maps a label to an accuracy drawn as a
+    dashed line (the CNN's, say).
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(12, 4))[1]
+    acc_ax, time_ax = axes
+    for name, rows in table.groupby("model", sort=False):
+        rows = rows.sort_values("train digits")
+        acc_ax.plot(rows["train digits"], 100 * rows["accuracy"], marker="o", label=name)
+        time_ax.plot(rows["train digits"], rows["fit_s"], marker="o", label=name)
+    for label, accuracy in (reference or {}).items():
+        acc_ax.axhline(100 * accuracy, color="black", linestyle="--", linewidth=1)
+        acc_ax.annotate(label, (table["train digits"].min(), 100 * accuracy), xytext=(0, 3),
+                        textcoords="offset points", fontsize=8)
+    for ax, ylabel in ((acc_ax, "test accuracy (%)"), (time_ax, "fit time (s)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("training digits")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+    time_ax.set_yscale("log")
+    acc_ax.legend(fontsize=8)
+    return axes

@@ -1,0 +1,91 @@
+"""The classical baselines: the report's configurations, the comparison table, the learning curve, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnistlab import baselines
+from mnistlab.cli import main
+from mnistlab.data import load_mnist
+
+
+@pytest.fixture(scope="module")
+def small():
+    (x, y), (xt, yt) = load_mnist()
+    return x[:600], y[:600], xt[:300], yt[:300]
+
+
+def test_report_models_are_configured_as_the_report_did():
+    models = baselines.report_models(seed=1)
+    assert list(models) == list(baselines.REPORT_ACCURACY)
+    assert models["logistic regression"].max_iter == 1000
+    assert models["SVM"].get_params()["kernel"] == "rbf" and models["SVM"].C == 1.0
+    assert models["random forest"].n_estimators == 100 and models["random forest"].random_state == 1
+    assert models["kNN (k=3)"].n_neighbors == 3
+    assert models["random forest"].n_jobs == -1 and models["kNN (k=3)"].n_jobs == -1
+
+
+def test_features_scale_and_flatten():
+    x = np.full((2, 28, 28), 255, np.uint8)
+    f = baselines.features(x)
+    assert f.shape == (2, 784) and f.dtype == np.float32 and f.max() == 1.0
+    with pytest.raises(ValueError, match=r"images: expected \(N, H, W\)"):
+        baselines.features(x[0])
+
+
+def test_compare_table_is_complete_and_repeatable(small):
+    x, y, xt, yt = small
+    predictions = {}
+    first = baselines.compare(baselines.report_models(), x, y, xt, yt, predictions=predictions, progress=False)
+    again = baselines.compare(baselines.report_models(), x, y, xt, yt, progress=False)
+    assert list(first.columns) == ["train digits", "accuracy", "fit_s", "predict_s", "size_mb"]
+    assert list(first.index) == list(baselines.REPORT_ACCURACY)
+    assert (first["train digits"] == 600).all()
+    assert first["accuracy"].between(0.7, 1.0).all()  # 600 digits already go far
+    np.testing.assert_array_equal(first["accuracy"], again["accuracy"])  # seeded
+    predicted = predictions["SVM"]
+    assert predicted.shape == (300,) and np.mean(predicted == yt) == first.loc["SVM", "accuracy"]
+
+
+def test_display_table_puts_the_report_beside_ours(small):
+    x, y, xt, yt = small
+    table = baselines.compare({"kNN (k=3)": baselines.report_models()["kNN (k=3)"]}, x, y, xt, yt, progress=False)
+    shown = baselines.display_table(table, baselines.REPORT_ACCURACY)
+    assert shown.loc["kNN (k=3)", "report %"] == pytest.approx(95.9)
+    assert shown.loc["kNN (k=3)", "difference (points)"] == pytest.approx(
+        round(100 * table.loc["kNN (k=3)", "accuracy"], 2) - 95.9, abs=0.011)
+    assert "report %" not in baselines.display_table(table).columns
+
+
+def test_learning_curve_nested_subsets_skip_and_reuse(small):
+    x, y, xt, yt = small
+    known = baselines.compare(baselines.report_models(), x[:400], y[:400], xt, yt, progress=False)
+    curve = baselines.learning_curve(baselines.report_models, [100, 400, 600], x, y, xt, yt,
+                                     skip={"SVM": 400}, known=known, progress=False)
+    assert set(curve["train digits"]) == {100, 400, 600}
+    assert "SVM" not in set(curve[curve["train digits"] == 600]["model"])
+    reused = curve[curve["train digits"] == 400].set_index("model")
+    np.testing.assert_array_equal(reused["fit_s"], known["fit_s"])  # not fitted again
+    with pytest.raises(ValueError, match="sizes: 601 is more than the 600 training digits"):
+        baselines.learning_curve(baselines.report_models, [601], x, y, xt, yt, progress=False)
+
+
+def test_pca_models_help_knn(small):
+    x, y, xt, yt = small
+    table = baselines.compare(baselines.pca_models(n_components=30), x, y, xt, yt, progress=False)
+    assert list(table.index) == ["PCA 30 + SVM", "PCA 30 + kNN (k=3)"]
+
+
+def test_cli_prints_the_table(capsys):
+    assert main(["baselines", "--train-size", "500", "--models", "kNN (k=3)", "random forest", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "first 500 training digits" in out and "kNN (k=3)" in out and "random forest" in out
+    assert "SVM" not in out and "report %" not in out  # the report's numbers are for 20,000 digits
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    assert main(["baselines", "--models", "perceptron"]) == 2
+    assert "unknown ['perceptron']" in capsys.readouterr().err
+    assert main(["baselines", "--train-size", "0"]) == 2
+    assert "--train-size: expected 1..60000, got 0" in capsys.readouterr().err
