@@ -1,4 +1,4 @@
-"""The ``mnistlab`` command: ``mnistlab data``, ``mnistlab course`` and ``mnistlab baselines``."""
+"""The ``mnistlab`` command: ``data``, ``course``, ``baselines``, ``train``, ``evaluate`` and ``predict``."""
 
 from __future__ import annotations
 
@@ -65,6 +65,87 @@ def _baselines(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace):
+    import dataclasses
+
+    from mnistlab.training import DEFAULTS
+
+    config = DEFAULTS[args.model]
+    changes = {k: v for k, v in (("train_size", args.train_size), ("epochs", args.epochs),
+                                 ("batch_size", args.batch_size), ("seed", args.seed)) if v is not None}
+    return dataclasses.replace(config, **changes)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mnistlab.runtime import configure
+
+    configure(seed=args.seed if args.seed is not None else 42, tensorflow=True, plots=False)
+    from mnistlab.training import load_or_train
+
+    try:
+        config = _config(args)
+    except ValueError as exc:
+        print(f"mnistlab train: {exc}", file=sys.stderr)
+        return 2
+    trained = load_or_train(config, retrain=args.retrain)
+    print(f"{config.model}: {100 * trained.test_accuracy:.2f}% on the 10,000 test digits; "
+          f"{trained.model.count_params():,} parameters; trained in {trained.train_seconds:.0f} s; {trained.path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from mnistlab.runtime import configure
+
+    configure(seed=42, tensorflow=True, plots=False)
+    from mnistlab import evaluation
+    from mnistlab.training import load_or_train
+
+    try:
+        config = _config(args)
+    except ValueError as exc:
+        print(f"mnistlab evaluate: {exc}", file=sys.stderr)
+        return 2
+    trained = load_or_train(config)
+    report = evaluation.evaluate_model(trained.model)
+    print(f"\n{config.model}: {100 * report.accuracy:.2f}% test accuracy ({report.errors} of 10,000 wrong)\n")
+    print(report.classification_report)
+    print("most confused pairs (true -> predicted: count):")
+    print(report.confused_pairs(5).to_string(index=False))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from mnistlab.photo import DigitImageError, prepare_digit
+    from mnistlab.runtime import configure
+
+    configure(seed=42, tensorflow=True, plots=False)
+    from mnistlab.training import load_or_train
+
+    trained = load_or_train(_config(args), progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
+    status = 0
+    for path in args.images:
+        try:
+            digit = prepare_digit(path)
+        except (DigitImageError, FileNotFoundError) as exc:
+            print(f"{path}: cannot read a digit: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        probabilities = trained.model.predict(digit[None, :, :, None], verbose=0)[0]
+        best = int(probabilities.argmax())
+        ranked = ", ".join(f"{d}: {100 * probabilities[d]:.1f}%" for d in probabilities.argsort()[::-1][:3])
+        print(f"{path}: {best} ({ranked})")
+    return status
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=["seed", "compact"], default="compact",
+                        help="seed: the report's CNN; compact: the course's own (default)")
+    parser.add_argument("--train-size", type=int, help="first N training digits (default: 60000)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: 10 for seed, 20 for compact)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: 128)")
+    parser.add_argument("--seed", type=int, help="random seed (default: 42)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mnistlab`` command."""
     parser = argparse.ArgumentParser(prog="mnistlab", description="A course on convolutional networks with MNIST.")
@@ -95,6 +176,21 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--seed", type=int, default=42)
     base.add_argument("--no-progress", action="store_true", help="no progress bar")
     base.set_defaults(func=_baselines)
+
+    train = sub.add_parser("train", help="train a CNN (or load it from the cache) and print its test accuracy")
+    _add_model_options(train)
+    train.add_argument("--retrain", action="store_true", help="train again even when the cache has the model")
+    train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser("evaluate", help="a trained CNN's accuracy, per-digit report and confused pairs")
+    _add_model_options(evaluate)
+    evaluate.set_defaults(func=_evaluate)
+
+    predict = sub.add_parser("predict", help="read your own digit images (PNG or JPEG) and predict each")
+    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    _add_model_options(predict)
+    predict.add_argument("--quiet", action="store_true", help="no message about loading or training the model")
+    predict.set_defaults(func=_predict)
     return parser
 
 

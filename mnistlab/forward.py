@@ -1,0 +1,90 @@
+"""The open box: a trained Keras model's prediction recomputed with :mod:`mnistlab.ops`, layer by layer.
+
+Only the layers' weights come from Keras; every number after that is computed here with NumPy, so
+equal predictions show that the by-hand operations are what the network does. Works on any
+Sequential model made of the layers below (both course models are).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnistlab import ops
+
+__all__ = ["SUPPORTED", "forward"]
+
+_ACTIVATIONS = {"linear": lambda z: z, "relu": ops.relu, "softmax": ops.softmax}
+
+
+def _activation(layer, z: np.ndarray) -> np.ndarray:
+    name = layer.get_config().get("activation", "linear")
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"{layer.name}: activation {name!r} is not one of {sorted(_ACTIVATIONS)}")
+    return _ACTIVATIONS[name](z)
+
+
+def _conv2d(layer, x):
+    config = layer.get_config()
+    if tuple(config["dilation_rate"]) != (1, 1) or config.get("groups", 1) != 1:
+        raise ValueError(f"{layer.name}: dilated or grouped convolutions are not taught here")
+    weights = layer.get_weights()
+    bias = weights[1] if config["use_bias"] else None
+    return _activation(layer, ops.conv2d(x, weights[0], bias, tuple(config["strides"]), config["padding"]))
+
+
+def _pool(mode):
+    def pool(layer, x):
+        config = layer.get_config()
+        return ops.pool2d(x, tuple(config["pool_size"]), tuple(config["strides"]), mode, config["padding"])
+    return pool
+
+
+def _dense(layer, x):
+    kernel, *bias = layer.get_weights()
+    return _activation(layer, ops.dense(x, kernel, bias[0] if bias else None))
+
+
+def _batch_norm(layer, x):
+    config = layer.get_config()
+    gamma, beta, mean, variance = layer.get_weights()  # inference: the moving averages
+    return (x - mean) / np.sqrt(variance + config["epsilon"]) * gamma + beta
+
+
+#: What each supported layer class computes; layers that only act while training pass data through.
+SUPPORTED = {
+    "InputLayer": lambda layer, x: x,
+    "Conv2D": _conv2d,
+    "MaxPooling2D": _pool("max"),
+    "AveragePooling2D": _pool("avg"),
+    "Flatten": lambda layer, x: ops.flatten(x),
+    "Dense": _dense,
+    "Activation": _activation,
+    "BatchNormalization": _batch_norm,
+    "GlobalAveragePooling2D": lambda layer, x: x.mean(axis=(1, 2)),
+    "Dropout": lambda layer, x: x,           # only active while training
+    "RandomRotation": lambda layer, x: x,    # augmentation: only active while training
+    "RandomTranslation": lambda layer, x: x,
+}
+
+
+def forward(model, x: np.ndarray, *, batch_size: int = 2000, keep: bool = False):
+    """The model's output for images ``x`` (N, 28, 28, 1), computed with NumPy layer by layer.
+
+    Returns the probabilities (N, classes); with ``keep=True`` also a dict of every layer's output
+    (for the first batch only, to look inside). Raises ``ValueError`` naming a layer it cannot compute.
+    """
+    for layer in model.layers:
+        if type(layer).__name__ not in SUPPORTED:
+            raise ValueError(f"{layer.name}: layer type {type(layer).__name__} has no by-hand version "
+                             f"(supported: {', '.join(sorted(SUPPORTED))})")
+    x = np.asarray(x, dtype=np.float32)
+    outputs, inside = [], {}
+    for start in range(0, len(x), batch_size):
+        h = x[start:start + batch_size]
+        for layer in model.layers:
+            h = SUPPORTED[type(layer).__name__](layer, h).astype(np.float32, copy=False)
+            if keep and start == 0:
+                inside[layer.name] = h
+        outputs.append(h)
+    probabilities = np.concatenate(outputs)
+    return (probabilities, inside) if keep else probabilities

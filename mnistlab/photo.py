@@ -1,0 +1,91 @@
+"""A user's own digit (a photo or a drawing, PNG or JPEG) made into a 28x28 MNIST-style image.
+
+MNIST's digits were size-normalised to fit a 20x20 box, keeping their aspect ratio, and centred by
+their centre of mass in a 28x28 field, white ink on black. :func:`prepare_digit` does the same.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DigitImageError", "prepare_digit"]
+
+
+class DigitImageError(ValueError):
+    """An image that cannot be read as one handwritten digit; the message says why and what to try."""
+
+
+def _grayscale(source: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]:
+    if isinstance(source, np.ndarray):
+        image = np.asarray(source, dtype=np.float64)
+        if image.ndim == 3:
+            image = image[..., :3].mean(axis=-1)
+        if image.ndim != 2:
+            raise DigitImageError(f"image: expected (H, W) or (H, W, 3) pixels, got shape {source.shape}")
+        return image, "array"
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
+                background = Image.new("RGBA", picture.size, "white")  # transparent drawings: ink on white
+                picture = Image.alpha_composite(background, picture.convert("RGBA"))
+            return np.asarray(picture.convert("L"), dtype=np.float64), str(path)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DigitImageError(f"{path}: not a readable image ({exc}); expected a PNG or JPEG of one digit") from exc
+
+
+def prepare_digit(source: str | os.PathLike | np.ndarray, *, threshold: float = 0.25) -> np.ndarray:
+    """A digit image as MNIST has them: (28, 28) float32 in [0, 1], white ink on black, centred.
+
+    Steps: grayscale; invert when the background (the border's median) is light; scale to [0, 1];
+    crop to the ink (pixels above ``threshold`` of the brightest); scale the crop to fit 20x20;
+    place it in 28x28 so that its centre of mass is the centre. Raises :class:`DigitImageError` for
+    an unreadable image, one with no ink (blank or uniform), or marks side by side (several digits).
+    """
+    from PIL import Image
+    from scipy import ndimage
+
+    gray, name = _grayscale(source)
+    if min(gray.shape) < 8:
+        raise DigitImageError(f"{name}: {gray.shape[1]}x{gray.shape[0]} pixels is too small; expected a digit "
+                              "at least 8 pixels tall and wide")
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 127:
+        gray = 255 - gray  # dark ink on light paper: invert to MNIST's white on black
+    ink = gray - np.median(border if np.median(border) <= 127 else 255 - border)
+    ink = np.clip(ink, 0, None)
+    if ink.max() < 32:
+        raise DigitImageError(f"{name}: no digit found (the image is blank or has almost no contrast)")
+    ink /= ink.max()
+    mask = ink > threshold
+    labels, count = ndimage.label(mask)
+    if count > 1:
+        sizes = ndimage.sum_labels(mask, labels, range(1, count + 1))
+        big = [i + 1 for i, s in enumerate(sizes) if s >= 0.15 * sizes.max()]
+        spans = sorted(tuple(np.flatnonzero((labels == i).any(axis=0))[[0, -1]]) for i in big)
+        apart = any(nxt[0] > cur[1] for cur, nxt in zip(spans, spans[1:], strict=False))
+        if apart:
+            raise DigitImageError(f"{name}: found {len(big)} separate marks side by side; expected a single "
+                                  "digit (crop the image to one digit)")
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    height, width = crop.shape
+    scale = 20 / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    fitted = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS),
+                        dtype=np.float64) / 255
+    canvas = np.zeros((28, 28))
+    top, left = (28 - fitted.shape[0]) // 2, (28 - fitted.shape[1]) // 2
+    canvas[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
+    cy, cx = ndimage.center_of_mass(canvas)
+    # MNIST's digits have their centre of mass at about (14, 14) in array coordinates.
+    shifted = ndimage.shift(canvas, (round(14 - cy), round(14 - cx)), order=0, mode="constant")
+    return np.clip(shifted, 0, 1).astype(np.float32)

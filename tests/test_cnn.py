@@ -1,0 +1,193 @@
+"""The CNN side: models, training and its cache, the open-box forward pass, evaluation, photos, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mnistlab.data import load_mnist
+
+training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
+from mnistlab import models  # noqa: E402
+from mnistlab.cli import main  # noqa: E402
+from mnistlab.evaluation import evaluate_model, evaluate_predictions  # noqa: E402
+from mnistlab.forward import forward  # noqa: E402
+from mnistlab.photo import DigitImageError, prepare_digit  # noqa: E402
+
+TINY = training.TrainConfig(model="seed", train_size=3000, epochs=2, batch_size=128)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    import os
+
+    old = os.environ.get("MNISTLAB_CACHE")
+    os.environ["MNISTLAB_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        return training.load_or_train(TINY, progress=False)
+    finally:
+        if old is None:
+            del os.environ["MNISTLAB_CACHE"]
+        else:
+            os.environ["MNISTLAB_CACHE"] = old
+
+
+def test_seed_cnn_is_the_reports_model():
+    model = models.seed_cnn()
+    assert model.count_params() == 232_650
+    assert [layer.name for layer in model.layers] == ["conv1", "pool1", "conv2", "pool2", "flatten", "dense1",
+                                                      "dropout1", "dense2", "dropout2", "probabilities"]
+    assert model.get_layer("dense1").count_params() / model.count_params() == pytest.approx(0.88, abs=0.005)
+
+
+def test_compact_cnn_is_smaller():
+    assert models.compact_cnn().count_params() < models.seed_cnn().count_params() / 2
+
+
+def test_train_config_validates_and_keys():
+    with pytest.raises(ValueError, match="model: expected one of"):
+        training.TrainConfig(model="resnet")
+    with pytest.raises(ValueError, match="train_size: expected an int in 1..60000"):
+        training.TrainConfig(train_size=70_000)
+    assert TINY.key() == training.TrainConfig(model="seed", train_size=3000, epochs=2).key()
+    assert TINY.key() != training.TrainConfig(model="seed", train_size=3000, epochs=3).key()
+    assert training.REPORT_PROTOCOL.validates and not training.DEFAULTS["seed"].validates
+
+
+def test_training_is_repeatable_and_cached(cache):
+    first = training.load_or_train(TINY, progress=False)
+    assert not first.from_cache and first.path.parent == cache and first.path.exists()
+    assert len(first.history["loss"]) == 2 and "val_accuracy" in first.history
+    assert 0.85 < first.test_accuracy < 1.0
+    again = training.train(TINY, progress=False)
+    assert again.test_accuracy == first.test_accuracy  # seeded and deterministic
+    cached = training.load_or_train(TINY, progress=False)
+    assert cached.from_cache and cached.test_accuracy == first.test_accuracy
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(cached.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_a_stale_cache_entry_is_retrained(cache):
+    first = training.load_or_train(TINY, progress=False)
+    meta = first.path.with_suffix(".json")
+    info = json.loads(meta.read_text())
+    info["config"]["epochs"] = 99  # metadata that no longer matches the key's config
+    meta.write_text(json.dumps(info))
+    assert not training.load_or_train(TINY, progress=False).from_cache
+
+
+def test_progress_is_one_line_per_epoch(cache):
+    lines = []
+    training.load_or_train(TINY, print_fn=lines.append)
+    assert lines[0].startswith("training seed on 3,000 digits for 2 epochs")
+    assert [line.split()[1] for line in lines[1:]] == ["1/2", "2/2"]
+    assert "validation accuracy" in lines[1]
+
+
+def test_open_box_forward_matches_keras(tiny_model):
+    _, (x_test, _) = load_mnist()
+    x = x_test[:500, :, :, None].astype(np.float32) / 255
+    ours, inside = forward(tiny_model.model, x, batch_size=200, keep=True)
+    theirs = tiny_model.model.predict(x, verbose=0)
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    np.testing.assert_array_equal(ours.argmax(1), theirs.argmax(1))
+    assert inside["conv1"].shape == (200, 26, 26, 32) and inside["flatten"].shape == (200, 1600)
+
+
+def test_open_box_handles_the_compact_model(cache):
+    trained = training.train(training.TrainConfig(model="compact", train_size=1000, epochs=1), progress=False)
+    _, (x_test, _) = load_mnist()
+    x = x_test[:300, :, :, None].astype(np.float32) / 255
+    np.testing.assert_allclose(forward(trained.model, x), trained.model.predict(x, verbose=0), atol=1e-4)
+
+
+def test_open_box_names_a_layer_it_cannot_compute():
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.LayerNormalization(name="norm")])
+    with pytest.raises(ValueError, match="norm: layer type LayerNormalization has no by-hand version"):
+        forward(model, np.zeros((1, 4)))
+
+
+def test_evaluation(tiny_model):
+    report = evaluate_model(tiny_model.model)
+    assert report.accuracy == pytest.approx(tiny_model.test_accuracy, abs=1e-4)
+    assert report.errors == 10_000 - int(round(report.accuracy * 10_000))
+    assert report.confusion().sum() == 10_000
+    pairs = report.confused_pairs(3)
+    assert list(pairs.columns) == ["true", "predicted", "count"] and (pairs["true"] != pairs["predicted"]).all()
+    assert pairs["count"].is_monotonic_decreasing
+    assert "precision" in report.classification_report
+    small = evaluate_predictions(np.array([0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
+    assert small.errors == 1 and small.confused_pairs().values.tolist() == [[1, 0, 1]]
+
+
+def _save_digit_png(path, digit, scale=4, pad=30, ink_on_white=True):
+    from PIL import Image
+
+    image = np.kron(digit, np.ones((scale, scale), np.uint8))
+    image = 255 - image if ink_on_white else image
+    Image.fromarray(np.pad(image, pad, constant_values=255 if ink_on_white else 0)).save(path)
+    return path
+
+
+def test_prepare_digit_recreates_mnist_from_a_photo_like_png(tmp_path):
+    _, (x_test, _) = load_mnist()
+    for i in range(5):
+        for ink_on_white in (True, False):
+            path = _save_digit_png(tmp_path / f"d{i}.png", x_test[i], ink_on_white=ink_on_white)
+            prepared = prepare_digit(path)
+            assert prepared.shape == (28, 28) and prepared.dtype == np.float32
+            assert np.abs(prepared - x_test[i] / 255).mean() < 0.05
+
+
+def test_prepare_digit_errors(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.full((40, 40), 230, np.uint8)).save(tmp_path / "blank.png")
+    with pytest.raises(DigitImageError, match=r"blank\.png: no digit found"):
+        prepare_digit(tmp_path / "blank.png")
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(DigitImageError, match=r"notes\.png: not a readable image"):
+        prepare_digit(tmp_path / "notes.png")
+    _, (x_test, _) = load_mnist()
+    pair = np.hstack([x_test[0], x_test[1]])
+    _save_digit_png(tmp_path / "pair.png", pair)
+    with pytest.raises(DigitImageError, match=r"pair\.png: found 2 separate marks side by side"):
+        prepare_digit(tmp_path / "pair.png")
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        prepare_digit(tmp_path / "missing.png")
+
+
+def test_cli_predict_reads_pngs_and_answers(tmp_path, tiny_model, monkeypatch, capsys):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tiny_model.path.parent))
+    _, (x_test, y_test) = load_mnist()
+    paths = [str(_save_digit_png(tmp_path / f"digit{i}.png", x_test[i])) for i in range(4)]
+    (tmp_path / "broken.png").write_text("nope")
+    args = ["predict", *paths, str(tmp_path / "broken.png"), "--model", "seed", "--train-size", "3000",
+            "--epochs", "2", "--quiet"]
+    assert main(args) == 1  # one unreadable image
+    out, err = capsys.readouterr()
+    answers = [int(line.split(": ")[1].split()[0]) for line in out.strip().splitlines()]
+    assert answers == y_test[:4].tolist()  # 7, 2, 1, 0
+    assert "broken.png: cannot read a digit" in err
+
+
+def test_cli_train_and_evaluate_use_the_cache(tiny_model, monkeypatch, capsys):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tiny_model.path.parent))
+    options = ["--model", "seed", "--train-size", "3000", "--epochs", "2"]
+    assert main(["train", *options]) == 0
+    out = capsys.readouterr().out
+    assert "loaded seed model from the cache" in out and "232,650 parameters" in out
+    assert main(["evaluate", *options]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "most confused pairs" in out
+    assert main(["train", "--model", "seed", "--train-size", "0"]) == 2
