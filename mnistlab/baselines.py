@@ -20,6 +20,7 @@ __all__ = [
     "evaluate",
     "features",
     "learning_curve",
+    "load_or_compare",
     "pca_models",
     "report_models",
 ]
@@ -100,10 +101,11 @@ def compare(models: Mapping, x_train: np.ndarray, y_train: np.ndarray, x_test: n
     dict as ``predictions`` to receive each model's predicted test labels (for confusion matrices).
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+
+    from mnistlab.runtime import progress_bar
 
     rows = []
-    bar = tqdm(models.items(), total=len(models), disable=not progress or None, unit="model", leave=False)
+    bar = progress_bar(models.items(), enabled=progress, total=len(models), unit="model", leave=False)
     for name, model in bar:
         bar.set_description(f"{name} on {len(x_train):,} digits")
         result = evaluate(model, x_train, y_train, x_test, y_test)
@@ -159,3 +161,40 @@ def learning_curve(make_models, sizes: Iterable[int], x_train: np.ndarray, y_tra
         parts.append(compare(models, x_train[:n], y_train[:n], x_test, y_test, progress=progress).reset_index())
     columns = ["model", "train digits", "accuracy", "fit_s", "predict_s"]
     return pd.concat(parts, ignore_index=True)[columns]
+
+
+def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, seed: int = 42,
+                    progress: bool = True):
+    """The :func:`compare` table of the report's models (or, with ``pca=True``, the PCA pipelines) on
+    the first ``train_size`` training digits and the test digits, and each model's predictions.
+
+    Computed once and kept in the user's cache (:func:`mnistlab.cache.cache_dir`) under a key made of
+    the models' settings and the library versions, so that notebook 06 and the command line reuse
+    what notebook 04 fitted. Returns ``(table, predictions)``.
+    """
+    import json
+
+    import pandas as pd
+    import sklearn
+
+    from mnistlab import __version__
+    from mnistlab.cache import cache_dir, digest
+    from mnistlab.data import load_mnist
+
+    models = pca_models(seed=seed) if pca else report_models(seed=seed)
+    identity = {"train_size": train_size, "models": {name: repr(m) for name, m in models.items()},
+                "sklearn": sklearn.__version__, "numpy": np.__version__, "mnistlab": __version__}
+    path = cache_dir() / f"baselines-{'pca' if pca else 'report'}-n{train_size}-s{seed}-{digest(identity)}.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        table = pd.DataFrame(**saved["table"])
+        table.index.name = "model"
+        return table, {name: np.asarray(p, dtype=np.uint8) for name, p in saved["predictions"].items()}
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    predictions: dict = {}
+    table = compare(models, x_train[:train_size], y_train[:train_size], x_test, y_test, predictions=predictions,
+                    progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"table": table.to_dict(orient="split"),
+                                "predictions": {name: p.tolist() for name, p in predictions.items()}}))
+    return table, predictions

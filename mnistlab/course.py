@@ -48,6 +48,8 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
 
     The executed copy (and an HTML rendering) go to ``out_dir``; with ``out_dir=None`` the source
     itself is overwritten with its outputs. A failing cell does not raise: the result carries it.
+    Progress bars inside the notebook are off (``TQDM_DISABLE=1`` unless set): run headless, no one
+    sees them, and their timings would change the stored outputs on every run.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -59,7 +61,7 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
     start = time.perf_counter()
     error = None
     try:
-        client.execute()
+        client.execute(env={**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")})
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         error = _error_summary(exc)
     seconds = time.perf_counter() - start
@@ -85,7 +87,7 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     command line asks for ``--in-place`` explicitly). ``select`` keeps notebooks whose name contains
     one of its strings. Returns one :class:`NotebookRun` per notebook.
     """
-    from tqdm.auto import tqdm
+    from mnistlab.runtime import progress_bar
 
     paths = find_notebooks(notebooks)
     if select:
@@ -96,7 +98,7 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     if out_dir is not None and out_dir.resolve() == Path(notebooks).resolve():
         raise ValueError(f"build: {out_dir} is the notebooks folder itself; pass --in-place to overwrite sources")
     results = []
-    bar = tqdm(paths, unit="notebook", disable=not progress or None, leave=False)
+    bar = progress_bar(paths, enabled=progress, unit="notebook", leave=False)
     for path in bar:
         bar.set_description(path.name)
         result = run_notebook(path, out_dir, timeout=timeout, html=html)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mnistlab.runtime import import_tensorflow
 
-__all__ = ["compact_cnn", "seed_cnn"]
+__all__ = ["compact_cnn", "forward_flops", "seed_cnn"]
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
@@ -66,3 +66,23 @@ def compact_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: in
                keras.layers.Dropout(0.25, name="dropout"),
                keras.layers.Dense(num_classes, activation="softmax", name="probabilities")]
     return keras.Sequential(layers, name="compact_cnn")
+
+
+def forward_flops(model) -> int:
+    """Floating-point operations for one image through the model's convolutions and dense layers.
+
+    Two per multiply-add: a Conv2D costs 2 * OH * OW * K * KH * KW * C, a Dense layer 2 * in * out.
+    Pooling, activations and normalisation are left out (a few percent). A training step costs about
+    three times the forward pass (forward, then gradients for the inputs and for the weights).
+    """
+    total = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            _, oh, ow, k = layer.output.shape
+            kh, kw, c, _ = layer.kernel.shape
+            total += 2 * oh * ow * k * kh * kw * c
+        elif kind == "Dense":
+            n_in, n_out = layer.kernel.shape
+            total += 2 * n_in * n_out
+    return int(total)

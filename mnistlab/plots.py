@@ -7,15 +7,18 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "confidence_histogram",
     "confusion_matrix",
     "digit",
     "digit_grid",
     "feature_map",
+    "filters",
     "label_counts",
     "learning_curve",
     "mean_digits",
     "mistakes",
     "pixel_histogram",
+    "training_curves",
 ]
 
 
@@ -169,3 +172,53 @@ def learning_curve(table, *, axes=None, reference: dict | None = None):
     time_ax.set_yscale("log")
     acc_ax.legend(fontsize=8)
     return axes
+
+
+def training_curves(history: dict, *, axes=None, title: str | None = None):
+    """Accuracy and loss per epoch, training and (when present) validation, side by side."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(11, 3.6))[1]
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for ax, metric, scale in ((axes[0], "accuracy", 100), (axes[1], "loss", 1)):
+        ax.plot(epochs, scale * np.asarray(history[metric]), marker="o", label="training")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, scale * np.asarray(history[f"val_{metric}"]), marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{metric} (%)" if scale == 100 else metric)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    if title is not None:
+        axes[0].figure.suptitle(title)
+    return axes
+
+
+def filters(kernels: np.ndarray, *, cols: int = 8, fig=None):
+    """A grid of a first layer's learned 3x3 kernels (KH, KW, 1, K), blue < 0 < red."""
+    import matplotlib.pyplot as plt
+
+    kernels = np.asarray(kernels)[:, :, 0, :]
+    count = kernels.shape[-1]
+    rows = -(-count // cols)
+    fig = fig if fig is not None else plt.figure(figsize=(1.3 * cols, 1.4 * rows))
+    for k, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
+        if k < count:
+            feature_map(kernels[:, :, k], title=str(k), ax=ax)
+        else:
+            ax.axis("off")
+    return fig
+
+
+def confidence_histogram(confidence: np.ndarray, correct: np.ndarray, *, ax=None, bins: int = 20):
+    """How sure the model was, for right and for wrong answers (each normalised to its own total)."""
+    ax = _axes(ax)
+    edges = np.linspace(0, 1, bins + 1)
+    for mask, label, colour in ((correct, "right", "tab:green"), (~correct, "wrong", "tab:red")):
+        if mask.any():
+            ax.hist(confidence[mask], bins=edges, weights=np.full(mask.sum(), 100 / mask.sum()), alpha=0.6,
+                    label=f"{label} ({mask.sum():,})", color=colour)
+    ax.set_xlabel("confidence (probability of the predicted digit)")
+    ax.set_ylabel("% of the answers")
+    ax.legend()
+    return ax

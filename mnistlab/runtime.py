@@ -1,4 +1,4 @@
-"""The one call a notebook makes first: seeds, TensorFlow's log level and threads, plot defaults."""
+"""The one call a notebook makes first (seeds, TensorFlow's log level and threads, plot defaults), and progress bars."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RunConfig", "configure", "import_tensorflow"]
+__all__ = ["RunConfig", "configure", "import_tensorflow", "progress_bar"]
 
 
 @dataclass(frozen=True)
@@ -113,3 +113,16 @@ def _configure_plots() -> None:
         "axes.titlesize": "medium",
         "font.size": 10,
     })
+
+
+def progress_bar(iterable, *, enabled: bool = True, **kwargs):
+    """A tqdm progress bar over ``iterable``: a widget in a notebook, a line in a terminal.
+
+    It is hidden when ``enabled`` is false, when ``TQDM_DISABLE`` is set to a true value (which tqdm's
+    notebook bar ignores by itself; CI and ``mnistlab course`` set it so that stored outputs stay free
+    of timings), and in a terminal when the output is not one. Other keywords go to tqdm.
+    """
+    from tqdm.auto import tqdm
+
+    hidden = not enabled or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    return tqdm(iterable, disable=True if hidden else None, **kwargs)

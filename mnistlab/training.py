@@ -1,18 +1,16 @@
 """Training the course's CNNs: one config, readable progress, a history, and a per-user model cache.
 
-Trained models live in the user's cache folder (``$MNISTLAB_CACHE``, else ``$XDG_CACHE_HOME/mnistlab``,
-else ``~/.cache/mnistlab``), never in the repository, under a key made of everything that changes the
-result: the config, the model's recipe, and the mnistlab, Keras and TensorFlow versions. A notebook or
-the command line asks :func:`load_or_train` and gets the cached model when one matches, or trains it.
+Trained models live in the user's cache folder (:func:`mnistlab.cache.cache_dir`), never in the
+repository, under a key made of everything that changes the result: the config, the model's recipe,
+and the mnistlab, Keras and TensorFlow versions. A notebook or the command line asks
+:func:`load_or_train` and gets the cached model when one matches, or trains it.
 Importing this module imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import models
+from mnistlab.cache import cache_dir, digest
 from mnistlab.runtime import import_tensorflow
 
 tf = import_tensorflow()
 keras = tf.keras
 
-__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "TrainConfig", "Trained", "cache_dir", "load_or_train", "train",
+__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "TrainConfig", "Trained", "load_or_train", "train",
            "training_data"]
 
 #: How each model is trained. The seed model is trained as the report did (Adam, one-hot labels,
@@ -69,8 +68,7 @@ class TrainConfig:
 
         identity = {"config": dataclasses.asdict(self), "recipe": RECIPES[self.model], "mnistlab": __version__,
                     "keras": keras.__version__, "tensorflow": tf.__version__}
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.model}-n{self.train_size}-e{self.epochs}-b{self.batch_size}-s{self.seed}-{digest}"
+        return f"{self.model}-n{self.train_size}-e{self.epochs}-b{self.batch_size}-s{self.seed}-{digest(identity)}"
 
 
 #: The report's protocol: its model on the first 20,000 digits, 10 epochs, batch 128.
@@ -94,14 +92,6 @@ class Trained:
     test_accuracy: float
     from_cache: bool = False
     path: Path | None = field(default=None, repr=False)
-
-
-def cache_dir() -> Path:
-    """Where trained models are kept: $MNISTLAB_CACHE, else $XDG_CACHE_HOME/mnistlab, else ~/.cache/mnistlab."""
-    if os.environ.get("MNISTLAB_CACHE"):
-        return Path(os.environ["MNISTLAB_CACHE"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "mnistlab"
 
 
 def training_data(config: TrainConfig):

@@ -191,3 +191,8 @@ def test_cli_train_and_evaluate_use_the_cache(tiny_model, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and "most confused pairs" in out
     assert main(["train", "--model", "seed", "--train-size", "0"]) == 2
+
+
+def test_forward_flops_counts_multiply_adds_twice():
+    macs = 26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 64 + 64 * 10
+    assert models.forward_flops(models.seed_cnn()) == 2 * macs

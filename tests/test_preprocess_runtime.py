@@ -73,3 +73,18 @@ def test_configure_tensorflow_is_quiet_and_repeatable():
         assert run.stderr == "", f"stderr noise: {run.stderr[:300]!r}"
     assert runs[0].stdout == runs[1].stdout
     assert runs[0].stdout.strip().endswith(" 1")
+
+
+@pytest.mark.parametrize(("enabled", "env", "hidden"), [(True, None, None), (False, None, True), (True, "1", True),
+                                                        (True, "0", None), (True, "false", None)])
+def test_progress_bar_obeys_enabled_and_tqdm_disable(monkeypatch, enabled, env, hidden):
+    """TQDM_DISABLE hides our bars in notebooks too, where tqdm's notebook bar itself ignores it."""
+    from unittest import mock
+
+    if env is None:
+        monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    else:
+        monkeypatch.setenv("TQDM_DISABLE", env)
+    with mock.patch("tqdm.auto.tqdm") as tqdm:
+        mnistlab.runtime.progress_bar(range(3), enabled=enabled, unit="x")
+    tqdm.assert_called_once_with(range(3), disable=hidden, unit="x")

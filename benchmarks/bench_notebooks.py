@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Each notebook's run time, executed as `mnistlab course` does, with an empty model cache.
+
+With an empty cache every notebook pays for what it computes the first time (notebook 06 then reuses
+what 04 and 05 cached, as it does for a learner who runs the course in order). Target (issue 5):
+notebooks 05 and 06 together in at most 8 minutes.
+
+Usage: python benchmarks/bench_notebooks.py [--only TEXT ...] [--keep-cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", metavar="TEXT", help="only notebooks whose name contains TEXT")
+    parser.add_argument("--keep-cache", action="store_true", help="use the user's cache instead of an empty one")
+    args = parser.parse_args()
+
+    from mnistlab.course import run_course
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.keep_cache:
+            os.environ["MNISTLAB_CACHE"] = str(Path(tmp) / "cache")
+        results = run_course(ROOT / "notebooks", Path(tmp) / "build", select=args.only, html=False, progress=False,
+                             report=lambda line: None)
+    print("| notebook | seconds | ok |")
+    print("| --- | ---: | --- |")
+    for r in results:
+        print(f"| {r.source.stem} | {r.seconds:.0f} | {'yes' if r.ok else 'FAILED: ' + str(r.error)} |")
+    print(f"| all | {sum(r.seconds for r in results):.0f} | |")
+    pair = [r.seconds for r in results if r.source.name[:2] in ("05", "06")]
+    if len(pair) == 2:
+        print(f"\nnotebooks 05 + 06: {sum(pair):.0f} s (target: at most 480 s) -> "
+              f"{'met' if sum(pair) <= 480 else 'NOT met'}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
