@@ -56,6 +56,8 @@ def _digits(images: np.ndarray) -> np.ndarray:
 class _Explorer:
     """Shared parts: a digit slider, image panels with titles, a status line, notebook display."""
 
+    css_name = "explorer"  # the root widget's CSS class is mnistlab-<css_name>
+
     def __init__(self, images: np.ndarray, labels: np.ndarray | None, index: int) -> None:
         import ipywidgets as w
 
@@ -69,11 +71,22 @@ class _Explorer:
         self.status = w.HTML()
         self.widget = None
 
-    def _panel(self, title: str):
+    def _panel(self, title: str, role: str):
+        """An image with its title above; ``role`` names both in the page (CSS classes ``mnistlab-<role>``
+        and ``mnistlab-<role>-title``) for styling and for the browser tests."""
         w = self._w
         image = w.Image(format="png", layout=w.Layout(width=f"{_SIZE}px", height=f"{_SIZE}px"))
         label = w.HTML(f"<b>{html.escape(title)}</b>")
+        image.add_class(f"mnistlab-{role}")
+        label.add_class(f"mnistlab-{role}-title")
         return image, label, w.VBox([label, image], layout=w.Layout(align_items="center", margin="0 8px"))
+
+    def _finish(self, widget) -> None:
+        """Keep the explorer's root widget, classed ``mnistlab-explorer`` and ``mnistlab-<kind>``."""
+        widget.add_class("mnistlab-explorer")
+        widget.add_class(f"mnistlab-{self.css_name}")
+        self.status.add_class("mnistlab-status")
+        self.widget = widget
 
     @property
     def image(self) -> np.ndarray:
@@ -132,6 +145,8 @@ class ConvolutionExplorer(_Explorer):
     stride 1) that the output panel shows. Every cell edit updates the output as you type.
     """
 
+    css_name = "convolution"
+
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
                  preset: str = "sobel x") -> None:
         super().__init__(images, labels, index)
@@ -142,12 +157,12 @@ class ConvolutionExplorer(_Explorer):
         self.cells = [[w.FloatText(value=float(PRESETS[preset][i, j]), continuous_update=True, step=1,
                                    layout=w.Layout(width="64px")) for j in range(3)] for i in range(3)]
         self._syncing = False
-        self.input_image, self.input_title, input_box = self._panel("input")
-        self.kernel_image, _, kernel_box = self._panel("kernel")
-        self.output_image, self.output_title, output_box = self._panel("output")
+        self.input_image, self.input_title, input_box = self._panel("input", "input")
+        self.kernel_image, _, kernel_box = self._panel("kernel", "kernel")
+        self.output_image, self.output_title, output_box = self._panel("output", "output")
         grid = w.VBox([w.HBox(row) for row in self.cells], layout=w.Layout(margin="0 0 0 16px"))
-        self.widget = w.VBox([w.HBox([self.digit, self.preset]), w.HBox([input_box, kernel_box, output_box, grid]),
-                              self.status])
+        self._finish(w.VBox([w.HBox([self.digit, self.preset]), w.HBox([input_box, kernel_box, output_box, grid]),
+                             self.status]))
         self.preset.observe(self._on_preset, names="value")
         for cell in (c for row in self.cells for c in row):
             cell.observe(self._on_cell, names="value")
@@ -200,6 +215,8 @@ class PaddingStrideExplorer(_Explorer):
     that does not tile is marked in the status line, and the output shown is what frameworks give.
     """
 
+    css_name = "padding-stride"
+
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
                  kind: str = "vertical edges", size: int = 3, padding: int = 0, stride: int = 1) -> None:
         super().__init__(images, labels, index)
@@ -210,10 +227,10 @@ class PaddingStrideExplorer(_Explorer):
         self.padding = w.IntSlider(value=min(padding, size - 1), min=0, max=size - 1, description="padding",
                                    continuous_update=False)
         self.stride = w.IntSlider(value=stride, min=1, max=4, description="stride", continuous_update=False)
-        self.input_image, self.input_title, input_box = self._panel("padded input")
-        self.output_image, self.output_title, output_box = self._panel("output")
-        self.widget = w.VBox([w.HBox([self.digit, self.kind]), w.HBox([self.size, self.padding, self.stride]),
-                              w.HBox([input_box, output_box]), self.status])
+        self.input_image, self.input_title, input_box = self._panel("padded input", "input")
+        self.output_image, self.output_title, output_box = self._panel("output", "output")
+        self._finish(w.VBox([w.HBox([self.digit, self.kind]), w.HBox([self.size, self.padding, self.stride]),
+                             w.HBox([input_box, output_box]), self.status]))
         self.size.observe(self._on_size, names="value")
         self._observe(self.digit, self.kind, self.padding, self.stride)
         self.output = np.empty((0, 0))
@@ -245,6 +262,8 @@ class PaddingStrideExplorer(_Explorer):
 class PoolingExplorer(_Explorer):
     """Pooling window size, stride and mode (max, avg, l2) on a digit or on one of its feature maps."""
 
+    css_name = "pooling"
+
     SOURCES = ("digit", "feature map: vertical edges", "feature map: horizontal edges")
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0, size: int = 2,
@@ -257,10 +276,10 @@ class PoolingExplorer(_Explorer):
         self.size = w.IntSlider(value=size, min=1, max=4, description="window", continuous_update=False)
         self.stride = w.IntSlider(value=stride or size, min=1, max=4, description="stride", continuous_update=False)
         self.mode = w.ToggleButtons(options=["max", "avg", "l2"], value=mode, description="mode")
-        self.input_image, self.input_title, input_box = self._panel("input")
-        self.output_image, self.output_title, output_box = self._panel("pooled")
-        self.widget = w.VBox([w.HBox([self.digit, self.source]), w.HBox([self.size, self.stride]), self.mode,
-                              w.HBox([input_box, output_box]), self.status])
+        self.input_image, self.input_title, input_box = self._panel("input", "input")
+        self.output_image, self.output_title, output_box = self._panel("pooled", "output")
+        self._finish(w.VBox([w.HBox([self.digit, self.source]), w.HBox([self.size, self.stride]), self.mode,
+                             w.HBox([input_box, output_box]), self.status]))
         self._observe(self.digit, self.source, self.size, self.stride, self.mode)
         self.output = np.empty((0, 0))
         self.tiles = True

@@ -4,3 +4,9 @@ threads are then no-ops, as in a fresh process, and every test that trains is re
 import mnistlab
 
 mnistlab.configure(seed=0, tensorflow=True, plots=False)
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests last (a stable sort): they run every notebook again, quickest once nbval has filled
+    the model cache."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

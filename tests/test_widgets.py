@@ -141,3 +141,14 @@ def test_make_kernel():
     assert make_kernel("blur", 4).sum() == pytest.approx(1)
     with pytest.raises(ValueError, match="kind: expected"):
         make_kernel("emboss", 3)
+
+
+@pytest.mark.parametrize(("cls", "kind"), [(ConvolutionExplorer, "convolution"),
+                                           (PaddingStrideExplorer, "padding-stride"), (PoolingExplorer, "pooling")])
+def test_explorers_name_their_parts_for_the_page(digits, cls, kind):
+    """CSS classes that styles and the browser tests (tests/e2e) find the parts by."""
+    ex = cls(*digits)
+    assert {"mnistlab-explorer", f"mnistlab-{kind}"} <= set(ex.widget._dom_classes)
+    assert "mnistlab-output" in ex.output_image._dom_classes and "mnistlab-input" in ex.input_image._dom_classes
+    assert "mnistlab-output-title" in ex.output_title._dom_classes
+    assert "mnistlab-status" in ex.status._dom_classes

@@ -1,0 +1,106 @@
+"""A JupyterLab server for the browser tests: loopback, a token, a free port, a copy of the notebooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SERVER_START_S = 90
+# JupyterLab settings for the test server: nothing saved back, nothing fetched, every cell rendered.
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                         "checkForUpdates": False},
+    "@jupyterlab/extensionmanager-extension/plugin.jupyterlab-settings": {"enabled": False},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LabServer:
+    """``jupyter lab`` on 127.0.0.1 over a copy of the notebooks; its output goes to ``log``."""
+
+    def __init__(self, workdir: Path, *, disabled_extensions: tuple[str, ...] = ()) -> None:
+        self.workdir = workdir
+        self.token = os.urandom(16).hex()
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "server.log"
+        home = workdir / "jupyter"
+        settings = home / "lab-settings"
+        for name, values in LAB_SETTINGS.items():
+            (settings / name).parent.mkdir(parents=True, exist_ok=True)
+            (settings / name).write_text(json.dumps(values))
+        if disabled_extensions:
+            (home / "config" / "labconfig").mkdir(parents=True, exist_ok=True)
+            (home / "config" / "labconfig" / "page_config.json").write_text(
+                json.dumps({"disabledExtensions": {name: True for name in disabled_extensions}}))
+        shutil.copytree(ROOT / "notebooks", workdir / "notebooks",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+               "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+               "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={workdir}", "--LabApp.expose_app_in_browser=True",
+                   "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI runners
+            command.append("--allow-root")
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(command, cwd=workdir, env=env, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + SERVER_START_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_S} s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        self._log_file.flush()
+        return self.log.read_text(errors="replace")
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}"
+
+    def stop(self) -> None:
+        """Stop the server and its kernels (its whole process group)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=20)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.process.wait(timeout=10)
+        self._log_file.close()

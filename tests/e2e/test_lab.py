@@ -1,0 +1,189 @@
+"""Every notebook run in JupyterLab in Chromium; the explorers of notebooks 01 to 03 used as a learner uses them.
+
+Each explorer is checked against an oracle: the same explorer built headless in this process and given
+the same changes, whose pixels are proven by the unit tests. After a change the page must show the
+oracle's output image pixel for pixel, its shape label and its status line.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from labpage import (
+    callback_errors,
+    control,
+    move_slider,
+    open_notebook,
+    png_pixels,
+    run_all,
+    slider_value,
+    wait_for_pixels,
+)
+from labserver import NOTEBOOKS, LabServer
+
+from mnistlab.data import load_mnist
+from mnistlab.widgets import ConvolutionExplorer, PaddingStrideExplorer, PoolingExplorer
+
+pytestmark = pytest.mark.e2e
+
+def _digits():
+    (x_train, y_train), _ = load_mnist()
+    return x_train[:100], y_train[:100]
+
+
+class Explorer:
+    """One explorer in the page beside its headless oracle; ``check`` compares what the learner sees."""
+
+    def __init__(self, page, oracle, what: str) -> None:
+        self.page = page
+        found = page.locator(".mnistlab-explorer")
+        assert found.count() == 1, f"{what}: expected one explorer in the page, found {found.count()}"
+        self.root = found
+        self.oracle = oracle
+        self.what = what
+
+    def text(self, css: str) -> str:
+        return self.root.locator(css).inner_text().strip()
+
+    def check(self, step: str) -> None:
+        """The page shows the oracle's input and output images, output title and status line."""
+        oracle, what = self.oracle, f"{self.what}, {step}"
+        wait_for_pixels(self.root.locator("img.mnistlab-output"),
+                        png_pixels(oracle.output_image.value), f"{what}: output image")
+        wait_for_pixels(self.root.locator("img.mnistlab-input"),
+                        png_pixels(oracle.input_image.value), f"{what}: input image")
+        expected_title = re.sub(r"<[^>]+>", "", oracle.output_title.value)
+        assert self.text(".mnistlab-output-title") == expected_title, f"{what}: output title"
+        status = self.text(".mnistlab-status")
+        assert status.endswith(oracle.status_text), f"{what}: status {status!r}, expected {oracle.status_text!r}"
+        assert status.startswith("\u26a0") == (not getattr(oracle, "tiles", True)), f"{what}: warning mark"
+
+
+def explore_convolution(page, shots) -> None:
+    x, y = _digits()
+    ex = Explorer(page, ConvolutionExplorer(x, y, preset="sobel x"), "01 convolution explorer")
+    ex.check("default view")
+
+    control(ex.root, "kernel").locator("select").select_option("sharpen")
+    ex.oracle.preset.value = "sharpen"
+    ex.check("preset 'sharpen'")
+
+    cells = ex.root.locator(".widget-text input")
+    assert cells.count() == 9, f"expected 9 kernel cells, found {cells.count()}"
+    cells.nth(4).fill("9")
+    ex.oracle.cells[1][1].value = 9.0
+    ex.check("centre cell edited to 9")
+    assert control(ex.root, "kernel").locator("select").input_value() == "custom", "edited kernel not 'custom'"
+
+    move_slider(ex.root, "digit", 3)
+    ex.oracle.digit.value = 3
+    ex.check("digit slider moved to 3")
+    assert ex.text(".mnistlab-input-title") == "input: digit #3 (label 1), 28x28"
+    ex.root.screenshot(path=shots / "01_convolution_explorer.png")
+
+
+def explore_padding_stride(page, shots) -> None:
+    x, y = _digits()
+    oracle = PaddingStrideExplorer(x, y, kind="vertical edges", size=3, padding=1, stride=2)
+    ex = Explorer(page, oracle, "02 padding and stride explorer")
+    ex.check("default view (3x3, padding 1, stride 2: does not tile)")
+    assert "does not tile" in ex.text(".mnistlab-status")
+
+    for name, steps, value, label in [("stride", -1, 1, "output 28x28"), ("kernel size", 2, 5, "output 26x26"),
+                                      ("padding", 1, 2, "output 28x28"), ("stride", 1, 2, "output 14x14")]:
+        move_slider(ex.root, name, steps)
+        getattr(oracle, {"kernel size": "size"}.get(name, name)).value = value
+        ex.check(f"{name} moved to {value}")
+        assert ex.text(".mnistlab-output-title") == label
+    status = ex.text(".mnistlab-status")
+    assert "does not tile: frameworks give 14x14" in status, status
+
+    move_slider(ex.root, "kernel size", -4)  # padding is tied to the kernel: at most size - 1, so 0
+    oracle.size.value = 1
+    ex.check("kernel size moved to 1")
+    assert slider_value(ex.root, "padding") == "0", "padding not clamped to kernel size - 1"
+    move_slider(ex.root, "kernel size", 2)
+    oracle.size.value = 3
+    ex.check("kernel size moved back to 3")
+    ex.root.screenshot(path=shots / "02_padding_stride_explorer.png")
+
+
+def explore_pooling(page, shots) -> None:
+    x, y = _digits()
+    oracle = PoolingExplorer(x, y, source="feature map: vertical edges", size=2, mode="max")
+    ex = Explorer(page, oracle, "03 pooling explorer")
+    ex.check("default view")
+
+    control(ex.root, "mode").locator("button", has_text="avg").click()
+    oracle.mode.value = "avg"
+    ex.check("mode avg")
+    assert ex.text(".mnistlab-output-title") == "avg pooled 14x14"
+
+    move_slider(ex.root, "window", 1)
+    oracle.size.value = 3
+    ex.check("window 3, stride 2")
+    assert "does not tile: frameworks give 13x13" in ex.text(".mnistlab-status")
+
+    move_slider(ex.root, "window", 1)
+    oracle.size.value = 4
+    move_slider(ex.root, "stride", 2)
+    oracle.stride.value = 4
+    ex.check("window 4, stride 4")
+    assert ex.text(".mnistlab-output-title") == "avg pooled 7x7"
+
+    control(ex.root, "mode").locator("button", has_text="l2").click()
+    oracle.mode.value = "l2"
+    control(ex.root, "pool").locator("select").select_option("digit")
+    oracle.source.value = "digit"
+    ex.check("l2 pooling of the digit itself")
+    ex.root.screenshot(path=shots / "03_pooling_explorer.png")
+
+
+EXPLORERS = {"01_convolution.ipynb": explore_convolution, "02_padding_stride.ipynb": explore_padding_stride,
+             "03_pooling.ipynb": explore_pooling}
+
+
+@pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])
+def test_notebook_in_jupyterlab(lab, page, screenshot_dir, notebook):
+    """Run all cells in the browser: no error, no stderr, every widget rendered; then use its explorer."""
+    open_notebook(page, lab.notebook_url(notebook))
+    report = run_all(page, notebook)
+    assert not report.problems(), f"{notebook} in JupyterLab:\n" + "\n".join(report.problems())
+    if notebook in EXPLORERS:
+        assert report.widgets >= 1, f"{notebook}: no widget output at all"
+        EXPLORERS[notebook](page, screenshot_dir)
+    errors = callback_errors(page)
+    assert not errors, f"{notebook}: a widget callback raised:\n" + "\n".join(errors)
+
+
+def test_suite_sees_a_missing_widget_extension(browser, page, tmp_path_factory):
+    """The checks above fail when JupyterLab lacks the widget front-end: try it with it disabled."""
+    server = LabServer(tmp_path_factory.mktemp("lab-no-widgets"),
+                       disabled_extensions=("@jupyter-widgets/jupyterlab-manager",))
+    try:
+        open_notebook(page, server.notebook_url("01_convolution.ipynb"))
+        report = run_all(page, "01_convolution.ipynb", render_s=5)
+    finally:
+        server.stop()
+    problems = report.problems()
+    assert any("did not render" in p for p in problems), f"a missing extension went unnoticed: {problems}"
+
+
+def test_suite_sees_a_raising_callback(lab, page):
+    """The checks above fail when an explorer's callback raises: break one in the kernel and move a slider."""
+    notebook = "02_padding_stride.ipynb"
+    open_notebook(page, lab.notebook_url(notebook))
+    assert not run_all(page, notebook).problems()
+    page.evaluate("""async () => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      await kernel.requestExecute({code: 'explorer.update = lambda: 1 / 0', silent: true}).done;
+    }""")
+    x, y = _digits()
+    ex = Explorer(page, PaddingStrideExplorer(x, y, kind="vertical edges", size=3, padding=1, stride=2), notebook)
+    move_slider(ex.root, "stride", -1)
+    ex.oracle.stride.value = 1
+    with pytest.raises(AssertionError, match="does not show the expected image"):
+        ex.check("after the stride change")
+    errors = callback_errors(page)
+    assert any("ZeroDivisionError" in e for e in errors), f"the raising callback went unnoticed: {errors}"
