@@ -62,7 +62,7 @@ def main() -> int:
         status |= run.returncode
         body = run.stdout.strip() + (f"\n\nFAILED (exit {run.returncode}):\n{run.stderr[-2000:]}"
                                       if run.returncode else "")
-        sections.append(f"## {title}\n\n`python benchmarks/{script}` ({took:.0f} s)\n\n{body}")
+        sections.append(f"## {title}\n\n`python benchmarks/{script}` ({took:.0f} s)\n\n```text\n{body}\n```")
         print(f"{script}: {took:.0f} s{'' if not run.returncode else ' FAILED'}", flush=True)
     args.out.write_text("\n\n".join(sections) + "\n")
     print(f"wrote {args.out}")
