@@ -8,6 +8,7 @@ where it fails instead.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -42,13 +43,16 @@ def chromium_path() -> str | None:
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium, shared by the suite."""
+    if importlib.util.find_spec("jupyterlab") is None:
+        _unavailable("JupyterLab is not installed (pip install -e '.[course]')")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("Playwright is not installed (pip install playwright)")
     executable = chromium_path()
-    if executable is None:
-        _unavailable("no Chromium found (Debian: apt-get install chromium; or set MNISTLAB_CHROMIUM)")
+    if executable is None or not Path(executable).is_file():
+        _unavailable(f"no Chromium found{f' at {executable}' if executable else ''} "
+                     "(Debian: apt-get install chromium; or set MNISTLAB_CHROMIUM to a Chromium executable)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:

@@ -88,19 +88,25 @@ class LabServer:
         self._log_file.flush()
         return self.log.read_text(errors="replace")
 
+    def _signal(self, sig: int) -> None:
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(self.process.pid, sig)
+            else:  # Windows: no process groups
+                self.process.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}"
 
     def stop(self) -> None:
-        """Stop the server and its kernels (its whole process group)."""
+        """Stop the server (which shuts its kernels down), killing its process group if it hangs."""
         if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
             try:
-                os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=20)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            except subprocess.TimeoutExpired:
+                self._signal(getattr(signal, "SIGKILL", signal.SIGTERM))
                 self.process.wait(timeout=10)
         self._log_file.close()
