@@ -75,6 +75,20 @@ def test_training_is_repeatable_and_cached(cache):
     np.testing.assert_allclose(cached.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6)
 
 
+def test_steps_per_execution_changes_speed_not_results():
+    """Several steps per graph call (the default) trains bit for bit what one step per call does."""
+    config = training.TrainConfig(model="compact", train_size=3000, epochs=1, batch_size=128)
+    (x, y), _, _ = training.training_data(config)
+    weights = []
+    for steps in (1, training.STEPS_PER_EXECUTION):
+        model = training.build(config, steps_per_execution=steps)
+        model.fit(x[:1500], y[:1500], batch_size=128, epochs=1, verbose=0)  # 12 steps: one partial call
+        weights.append(model.get_weights())
+    assert training.STEPS_PER_EXECUTION > 1
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_stale_cache_entry_is_retrained(cache):
     first = training.load_or_train(TINY, progress=False)
     meta = first.path.with_suffix(".json")
