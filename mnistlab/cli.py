@@ -76,7 +76,8 @@ def _config(args: argparse.Namespace):
     return dataclasses.replace(config, **changes)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _trained(args: argparse.Namespace, command: str, **kwargs):
+    """Configure TensorFlow, then the cached (or newly trained) model for the options; ``None`` if one is bad."""
     from mnistlab.runtime import configure
 
     configure(seed=args.seed if args.seed is not None else 42, tensorflow=True, plots=False)
@@ -85,29 +86,28 @@ def _train(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
     except ValueError as exc:
-        print(f"mnistlab train: {exc}", file=sys.stderr)
+        print(f"mnistlab {command}: {exc}", file=sys.stderr)
+        return None
+    return load_or_train(config, **kwargs)
+
+
+def _train(args: argparse.Namespace) -> int:
+    trained = _trained(args, "train", retrain=args.retrain)
+    if trained is None:
         return 2
-    trained = load_or_train(config, retrain=args.retrain)
-    print(f"{config.model}: {100 * trained.test_accuracy:.2f}% on the 10,000 test digits; "
+    print(f"{trained.config.model}: {100 * trained.test_accuracy:.2f}% on the 10,000 test digits; "
           f"{trained.model.count_params():,} parameters; trained in {trained.train_seconds:.0f} s; {trained.path}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from mnistlab.runtime import configure
-
-    configure(seed=42, tensorflow=True, plots=False)
-    from mnistlab import evaluation
-    from mnistlab.training import load_or_train
-
-    try:
-        config = _config(args)
-    except ValueError as exc:
-        print(f"mnistlab evaluate: {exc}", file=sys.stderr)
+    trained = _trained(args, "evaluate")
+    if trained is None:
         return 2
-    trained = load_or_train(config)
+    from mnistlab import evaluation
+
     report = evaluation.evaluate_model(trained.model)
-    print(f"\n{config.model}: {100 * report.accuracy:.2f}% test accuracy ({report.errors} of 10,000 wrong)\n")
+    print(f"\n{trained.config.model}: {100 * report.accuracy:.2f}% test accuracy ({report.errors} of 10,000 wrong)\n")
     print(report.classification_report)
     print("most confused pairs (true -> predicted: count):")
     print(report.confused_pairs(5).to_string(index=False))
@@ -116,12 +116,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from mnistlab.photo import DigitImageError, prepare_digit
-    from mnistlab.runtime import configure
 
-    configure(seed=42, tensorflow=True, plots=False)
-    from mnistlab.training import load_or_train
-
-    trained = load_or_train(_config(args), progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
+    trained = _trained(args, "predict", progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
+    if trained is None:
+        return 2
     status = 0
     for path in args.images:
         try:

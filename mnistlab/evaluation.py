@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Evaluation", "evaluate_model", "evaluate_predictions"]
+__all__ = ["Evaluation", "confusion_counts", "evaluate_model", "evaluate_predictions"]
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """A (num_classes, num_classes) int array: counts of (true digit, predicted digit)."""
+    counts = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return counts
 
 
 @dataclass
@@ -52,9 +59,7 @@ class Evaluation:
 
     def confusion(self, num_classes: int = 10) -> np.ndarray:
         """Counts (true digit, predicted digit)."""
-        counts = np.zeros((num_classes, num_classes), dtype=int)
-        np.add.at(counts, (self.y_true, self.y_pred), 1)
-        return counts
+        return confusion_counts(self.y_true, self.y_pred, num_classes)
 
     def confused_pairs(self, n: int = 5):
         """The ``n`` most frequent mistakes as a table: true digit, predicted digit, count."""

@@ -122,9 +122,10 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, ax=None, title: 
     """A heatmap of counts: row = true digit, column = predicted digit; the diagonal is correct."""
     import seaborn as sns
 
+    from mnistlab.evaluation import confusion_counts
+
     ax = _axes(ax)
-    counts = np.zeros((num_classes, num_classes), dtype=int)
-    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    counts = confusion_counts(y_true, y_pred, num_classes)
     off_diagonal = counts - np.diag(np.diag(counts))
     sns.heatmap(counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, annot_kws={"fontsize": 7},
                 vmax=max(1, off_diagonal.max()) * 3)

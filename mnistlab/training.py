@@ -175,8 +175,8 @@ def train(config: TrainConfig, *, progress: bool = True, print_fn=print) -> Trai
 
 def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True, print_fn=print) -> Trained:
     """The cached model for a config if there is one (loaded in Keras' safe mode), else train and cache it."""
-    folder = cache_dir()
-    weights, meta = folder / f"{config.key()}.keras", folder / f"{config.key()}.json"
+    folder, key = cache_dir(), config.key()
+    weights, meta = folder / f"{key}.keras", folder / f"{key}.json"
     if not retrain and weights.exists() and meta.exists():
         info = json.loads(meta.read_text())
         if info.get("config") == dataclasses.asdict(config):

@@ -154,13 +154,11 @@ def _report(page, notebook: str, result: str, seconds: float) -> RunReport:
 
 def image_pixels(locator) -> np.ndarray:
     """The pixels an ``<img>`` in the page shows, decoded from the bytes it was given."""
-    from PIL import Image
-
-    data = bytes(locator.evaluate(_IMAGE_BYTES))
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return png_pixels(bytes(locator.evaluate(_IMAGE_BYTES)))
 
 
 def png_pixels(data: bytes) -> np.ndarray:
+    """RGB pixels of PNG bytes."""
     from PIL import Image
 
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
