@@ -56,9 +56,10 @@ def main() -> int:
     print("| model | parameters | forward MFLOP / image | training step (batch 128) GFLOP | images/s | "
           "achieved GFLOP/s | share of peak |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in ("seed", "compact"):
+    for name in ("report", "compact"):
         config = training.DEFAULTS[name]
-        model = getattr(models, training.RECIPES[name]["build"])()
+        recipe = training.RECIPES[name]
+        model = getattr(models, recipe.build)(**recipe.build_args)
         flops = models.forward_flops(model)
         rate = throughput(config)
         achieved = 3 * flops * rate / 1e9
@@ -68,7 +69,7 @@ def main() -> int:
         return 0
 
     targets = [("report's model, report's protocol (20,000 digits, 10 epochs)", training.REPORT_PROTOCOL, 0.980, None),
-               ("report's model, 60,000 digits, 10 epochs", training.DEFAULTS["seed"], 0.990, None),
+               ("report's model, 60,000 digits, 10 epochs", training.DEFAULTS["report"], 0.990, None),
                ("compact model, 60,000 digits, 20 epochs", training.DEFAULTS["compact"], 0.995, 300.0)]
     print("\n| target | test accuracy | needed | training s | allowed s | met |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")

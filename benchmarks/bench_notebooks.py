@@ -30,7 +30,7 @@ def main() -> int:
         if not args.keep_cache:
             os.environ["MNISTLAB_CACHE"] = str(Path(tmp) / "cache")
         results = run_course(ROOT / "notebooks", Path(tmp) / "build", select=args.only, html=False, progress=False,
-                             report=lambda line: None)
+                             log=lambda line: None)
     print("| notebook | seconds | ok |")
     print("| --- | ---: | --- |")
     for r in results:

@@ -164,37 +164,41 @@ def learning_curve(make_models, sizes: Iterable[int], x_train: np.ndarray, y_tra
 
 
 def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, seed: int = 42,
-                    progress: bool = True):
+                    progress: bool = True, warn=None):
     """The :func:`compare` table of the report's models (or, with ``pca=True``, the PCA pipelines) on
     the first ``train_size`` training digits and the test digits, and each model's predictions.
 
-    Computed once and kept in the user's cache (:func:`mnistlab.cache.cache_dir`) under a key made of
-    the models' settings and the library versions, so that notebook 06 and the command line reuse
-    what notebook 04 fitted. Returns ``(table, predictions)``.
+    Computed once and kept in the user's cache (:mod:`mnistlab.cache`) under a key made of the
+    models' settings, the code that fits and scores them and the library versions, so that notebook
+    06 and the command line reuse what notebook 04 fitted. An entry that cannot be used is reported
+    through ``warn`` (default: one line on stderr) and computed again. Returns ``(table, predictions)``.
     """
-    import json
-
     import pandas as pd
-    import sklearn
 
-    from mnistlab import __version__
-    from mnistlab.cache import cache_dir, digest
+    from mnistlab import cache
     from mnistlab.data import load_mnist
 
     models = pca_models(seed=seed) if pca else report_models(seed=seed)
     identity = {"train_size": train_size, "models": {name: repr(m) for name, m in models.items()},
-                "sklearn": sklearn.__version__, "numpy": np.__version__, "mnistlab": __version__}
-    path = cache_dir() / f"baselines-{'pca' if pca else 'report'}-n{train_size}-s{seed}-{digest(identity)}.json"
-    if path.exists():
-        saved = json.loads(path.read_text())
-        table = pd.DataFrame(**saved["table"])
-        table.index.name = "model"
-        return table, {name: np.asarray(p, dtype=np.uint8) for name, p in saved["predictions"].items()}
+                "code": cache.code_digest(features, evaluate, compare),
+                "versions": cache.versions("mnistlab", "scikit-learn", "numpy", "pandas")}
+    key = f"baselines-{'pca' if pca else 'report'}-n{train_size}-s{seed}-{cache.digest(identity)}"
+    log = warn or cache.warn
+    entry = cache.load(key, required=("table", "predictions"), log=log)
+    if entry is not None:
+        try:
+            table = pd.DataFrame(**entry.meta["table"])
+            table.index.name = "model"
+            predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in entry.meta["predictions"].items()}
+            if set(predictions) != set(table.index) or any(p.shape != (10_000,) for p in predictions.values()):
+                raise ValueError("the predictions do not match the table's models and the 10,000 test digits")
+            return table, predictions
+        except (TypeError, ValueError, KeyError) as exc:
+            log(f"cache: ignoring {entry.folder}: its table cannot be read ({exc}); computing it again")
     (x_train, y_train), (x_test, y_test) = load_mnist()
     predictions: dict = {}
     table = compare(models, x_train[:train_size], y_train[:train_size], x_test, y_test, predictions=predictions,
                     progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"table": table.to_dict(orient="split"),
-                                "predictions": {name: p.tolist() for name, p in predictions.items()}}))
+    cache.save(key, {"table": table.to_dict(orient="split"),
+                     "predictions": {name: p.tolist() for name, p in predictions.items()}})
     return table, predictions

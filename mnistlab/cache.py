@@ -1,13 +1,45 @@
-"""The user's cache folder for what the course computes once and reuses (never inside the repository)."""
+"""The user's cache of what the course computes once and reuses (trained models, baseline tables).
+
+This module is the only code that reads or writes the cache. An entry is a folder named by its key:
+``meta.json`` there is the entry (its metadata, the version folder that holds its files and a SHA-256
+of each), and each version folder holds files that never change once written (a model's
+``model.keras``). A writer fills a new version folder under a temporary unique name, renames it,
+then replaces ``meta.json`` with ``os.replace``: nothing half-written is ever visible, a reader
+never sees a file vanish under it, and two processes that compute the same entry at once both
+succeed and leave one valid entry. Versions no longer named by ``meta.json`` are removed once they
+are older than :data:`GRACE_SECONDS`. An entry that cannot be read (missing, empty or invalid
+metadata, a wrong schema, a file missing, truncated or changed) is a miss: :func:`load` says so in
+one line and the caller computes it again, which replaces it.
+
+Keys come from :func:`digest` over everything that changes the result: settings, the source code
+that computes it (:func:`code_digest`) and the library versions (:func:`versions`). The cache lives
+in the user's cache folder (:func:`cache_dir`), never in the repository.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
-__all__ = ["cache_dir", "digest"]
+__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "load", "save", "versions", "warn"]
+
+#: The layout version of ``meta.json``; an entry written with another one is a miss.
+SCHEMA = 3
+#: How long a version folder that ``meta.json`` no longer names is kept for readers still using it.
+GRACE_SECONDS = 600
+_META = "meta.json"
+_STALE_SECONDS = 24 * 3600  # temporary files older than this were left by a crashed writer
 
 
 def cache_dir() -> Path:
@@ -17,6 +49,184 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mnistlab"
 
 
-def digest(identity: dict) -> str:
+def digest(identity: Mapping) -> str:
     """A short stable hash of a JSON-able description of what was computed and with which versions."""
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def code_digest(*objects: object) -> str:
+    """A hash of the source code of functions, classes or modules (or of source text given as a
+    ``str``): editing any of them changes it."""
+    sources = [obj if isinstance(obj, str) else inspect.getsource(obj) for obj in objects]  # type: ignore[arg-type]
+    return hashlib.sha256("\n\0".join(sources).encode()).hexdigest()[:16]
+
+
+def versions(*distributions: str) -> dict[str, str]:
+    """The installed version of each distribution (read from its metadata: nothing is imported)."""
+    found = {}
+    for name in distributions:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def warn(line: str) -> None:
+    """Print one line on stderr: how the cache reports an entry it cannot use."""
+    print(line, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A readable cache entry: its key, its metadata and the folder that holds its files."""
+
+    key: str
+    meta: dict
+    folder: Path
+
+    def file(self, name: str) -> Path:
+        """The path of one of the entry's files."""
+        return self.folder / name
+
+
+def _sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def _check(folder: Path, key: str, required: Iterable[str] = (), matches: Mapping | None = None
+           ) -> tuple[str | None, dict | None]:
+    """``(problem, record)``: why the entry in ``folder`` cannot be used (``None`` when it can), and its record."""
+    meta_path = folder / _META
+    try:
+        record = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{_META} is missing (an interrupted write, or files put there by hand)", None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"{_META} is not valid JSON ({exc})", None
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        found = record.get("schema") if isinstance(record, dict) else type(record).__name__
+        return f"{_META} has schema {found!r}; expected {SCHEMA}", None
+    version, meta, files = record.get("version"), record.get("meta"), record.get("files")
+    if (record.get("key") != key or not isinstance(meta, dict) or not isinstance(files, dict)
+            or not isinstance(version, str) or Path(version).name != version or version.startswith(".")):
+        return f"{_META} does not describe the entry {key}", None
+    missing = [name for name in required if name not in meta]
+    if missing:
+        return f"{_META} lacks {missing}", None
+    for name, expected in (matches or {}).items():
+        if meta.get(name) != expected:
+            return f"its {name} differs from the one asked for", None
+    for name, checksum in files.items():
+        path = folder / version / name
+        if not path.is_file():
+            return f"{version}/{name} is missing", None
+        if _sha256(path) != checksum:
+            return f"{version}/{name} is truncated or changed (its SHA-256 differs from the one recorded)", None
+    return None, record
+
+
+def load(key: str, *, required: Iterable[str] = (), matches: Mapping | None = None,
+         log: Callable[[str], None] = warn) -> Entry | None:
+    """The cache entry for ``key``, or ``None`` (a miss) when there is none or it cannot be used.
+
+    ``required`` names the metadata fields the entry must have, ``matches`` the values some of them
+    must equal. An entry that exists but cannot be used is reported in one line through ``log`` (by
+    default on stderr); the caller computes it again and :func:`save` replaces it.
+    """
+    folder = cache_dir() / key
+    if not (folder / _META).exists() and not any(not p.name.startswith(".") for p in _children(folder)):
+        return None  # nothing there, or only a write in progress
+    problem, record = _check(folder, key, required, matches)
+    if problem is not None:
+        log(f"cache: ignoring {folder}: {problem}; computing it again")
+        return None
+    return Entry(key, record["meta"], folder / record["version"])
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _collect(folder: Path) -> None:
+    """Remove versions that ``meta.json`` no longer names once they are old, and what crashed writers left."""
+    _, record = _check(folder, folder.name)
+    current = record["version"] if record else None
+    now = time.time()
+    for path in folder.iterdir():
+        if path.name in (_META, current):
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            continue
+        limit = _STALE_SECONDS if path.name.startswith(".") else GRACE_SECONDS
+        if age > limit:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _replace(source: Path, target: Path) -> None:
+    """os.replace, retried briefly where a reader holding the file blocks it (Windows)."""
+    for attempt in range(50):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == 49:
+                raise
+            time.sleep(0.02)
+
+
+def save(key: str, meta: Mapping, files: Mapping[str, Callable[[Path], object]] | None = None, *,
+         replace: bool = True) -> Entry:
+    """Write an entry: ``meta`` (JSON-able) and files, each written by ``files[name](path)``.
+
+    The files go into a new version folder (written under a temporary unique name, then renamed),
+    and the entry's ``meta.json`` is replaced in one ``os.replace``: what a caller computes after a
+    miss replaces what made it miss. With ``replace=False`` an intact entry already there is kept
+    instead (another process computed the same thing). Returns the entry as published.
+    """
+    for name in files or {}:
+        if name == _META or Path(name).name != name or name.startswith("."):
+            raise ValueError(f"files: {name!r} is not a plain file name other than {_META}")
+    folder = cache_dir() / key
+    folder.mkdir(parents=True, exist_ok=True)
+    version = f"v{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    building = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=folder))
+    staged = None
+    try:
+        checksums = {}
+        for name, write in (files or {}).items():
+            write(building / name)
+            _fsync(building / name)
+            checksums[name] = _sha256(building / name)
+        if not replace and _check(folder, key)[0] is None:
+            return load(key) or Entry(key, dict(meta), folder)
+        os.rename(building, folder / version)
+        record = {"schema": SCHEMA, "key": key, "version": version, "meta": dict(meta), "files": checksums}
+        fd, name = tempfile.mkstemp(prefix=".meta.", suffix=".tmp", dir=folder)
+        staged = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(record, handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _replace(staged, folder / _META)
+        staged = None
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+    _collect(folder)
+    return Entry(key, dict(meta), folder / version)

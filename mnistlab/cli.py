@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from mnistlab.errors import MnistlabError
+
 __all__ = ["main"]
 
 
@@ -30,32 +32,27 @@ def _course(args: argparse.Namespace) -> int:
     from mnistlab.course import run_course
 
     build = None if args.in_place else args.build
-    try:
-        results = run_course(args.notebooks, build, select=args.only or None, timeout=args.timeout,
-                             html=not args.no_html, fail_fast=args.fail_fast, progress=not args.no_progress)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"mnistlab course: {exc}", file=sys.stderr)
-        return 2
+    results = run_course(args.notebooks, build, select=args.only or None, timeout=args.timeout,
+                         html=not args.no_html, fail_fast=args.fail_fast, progress=not args.no_progress)
     return 0 if all(r.ok for r in results) else 1
 
 
 def _baselines(args: argparse.Namespace) -> int:
     from mnistlab import baselines
-    from mnistlab.data import load_mnist
     from mnistlab.runtime import configure
 
-    configure(seed=args.seed, plots=False)
+    if not 1 <= args.train_size <= 60_000:
+        raise MnistlabError(f"--train-size: expected a whole number from 1 to 60,000; got {args.train_size}")
     models = {**baselines.report_models(seed=args.seed), **(baselines.pca_models(seed=args.seed) if args.pca else {})}
     if args.models:
         unknown = [m for m in args.models if m not in models]
         if unknown:
-            print(f"mnistlab baselines: --models: unknown {unknown}; expected some of {list(models)}", file=sys.stderr)
-            return 2
+            raise MnistlabError(f"--models: unknown {unknown}; expected some of {list(models)}")
         models = {name: models[name] for name in args.models}
+    configure(seed=args.seed, plots=False)
+    from mnistlab.data import load_mnist
+
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    if not 1 <= args.train_size <= len(x_train):
-        print(f"mnistlab baselines: --train-size: expected 1..{len(x_train)}, got {args.train_size}", file=sys.stderr)
-        return 2
     n = args.train_size
     print(f"Fitting {len(models)} model(s) on the first {n:,} training digits, scoring on the {len(x_test):,} "
           "test digits (pixels / 255).")
@@ -66,66 +63,58 @@ def _baselines(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace):
+    """The training config the options ask for; a :class:`ConfigError` (before TensorFlow loads) if one is bad."""
     import dataclasses
 
-    from mnistlab.training import DEFAULTS
+    from mnistlab.recipes import DEFAULTS, TrainConfig
 
-    config = DEFAULTS[args.model]
+    base = DEFAULTS.get(args.model) or TrainConfig(model=args.model)  # an unknown model raises here
     changes = {k: v for k, v in (("train_size", args.train_size), ("epochs", args.epochs),
                                  ("batch_size", args.batch_size), ("seed", args.seed)) if v is not None}
-    return dataclasses.replace(config, **changes)
+    return dataclasses.replace(base, **changes)
 
 
-def _trained(args: argparse.Namespace, command: str, **kwargs):
-    """Configure TensorFlow, then the cached (or newly trained) model for the options; ``None`` if one is bad."""
+def _trained(args: argparse.Namespace, **kwargs):
+    """Check the options, configure TensorFlow, then the cached (or newly trained) model they ask for."""
+    config = _config(args)
     from mnistlab.runtime import configure
 
-    configure(seed=args.seed if args.seed is not None else 42, tensorflow=True, plots=False)
+    configure(seed=config.seed, tensorflow=True, plots=False)
     from mnistlab.training import load_or_train
 
-    try:
-        config = _config(args)
-    except ValueError as exc:
-        print(f"mnistlab {command}: {exc}", file=sys.stderr)
-        return None
     return load_or_train(config, **kwargs)
 
 
 def _train(args: argparse.Namespace) -> int:
-    trained = _trained(args, "train", retrain=args.retrain)
-    if trained is None:
-        return 2
+    trained = _trained(args, retrain=args.retrain)
     print(f"{trained.config.model}: {100 * trained.test_accuracy:.2f}% on the 10,000 test digits; "
           f"{trained.model.count_params():,} parameters; trained in {trained.train_seconds:.0f} s; {trained.path}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    trained = _trained(args, "evaluate")
-    if trained is None:
-        return 2
+    trained = _trained(args)
     from mnistlab import evaluation
 
-    report = evaluation.evaluate_model(trained.model)
-    print(f"\n{trained.config.model}: {100 * report.accuracy:.2f}% test accuracy ({report.errors} of 10,000 wrong)\n")
-    print(report.classification_report)
+    result = evaluation.evaluate_model(trained.model)
+    print(f"\n{trained.config.model}: {100 * result.accuracy:.2f}% test accuracy ({result.errors} of 10,000 wrong); "
+          f"trained in {trained.train_seconds:.0f} s\n")
+    print(result.per_digit_scores)
     print("most confused pairs (true -> predicted: count):")
-    print(report.confused_pairs(5).to_string(index=False))
+    print(result.confused_pairs(5).to_string(index=False))
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
     from mnistlab.photo import DigitImageError, prepare_digit
 
-    trained = _trained(args, "predict", progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
-    if trained is None:
-        return 2
+    trained = _trained(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
     status = 0
     for path in args.images:
         try:
             digit = prepare_digit(path)
-        except (DigitImageError, FileNotFoundError) as exc:
-            print(f"{path}: cannot read a digit: {exc}", file=sys.stderr)
+        except DigitImageError as exc:  # this image only: the others are still predicted
+            print(f"cannot read a digit: {exc}", file=sys.stderr)
             status = 1
             continue
         probabilities = trained.model.predict(digit[None, :, :, None], verbose=0)[0]
@@ -136,17 +125,27 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=["seed", "compact"], default="compact",
-                        help="seed: the report's CNN; compact: the course's own (default)")
+    from mnistlab.recipes import RECIPES
+
+    models = "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
+    parser.add_argument("--model", default="compact", metavar="NAME",
+                        help=f"{models} (default: compact)")
     parser.add_argument("--train-size", type=int, help="first N training digits (default: 60000)")
-    parser.add_argument("--epochs", type=int, help="epochs (default: 10 for seed, 20 for compact)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: 10 for report, 20 for compact)")
     parser.add_argument("--batch-size", type=int, help="batch size (default: 128)")
-    parser.add_argument("--seed", type=int, help="random seed (default: 42)")
+    parser.add_argument("--seed", type=int, help="random seed of the weights and the data order (default: 42)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of the command."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mnistlab`` command."""
-    parser = argparse.ArgumentParser(prog="mnistlab", description="A course on convolutional networks with MNIST.")
+    parser = _Parser(prog="mnistlab", description="A course on convolutional networks with MNIST.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data = sub.add_parser("data", help="what the bundled data is, where it comes from, and its checksums")
@@ -193,9 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``mnistlab`` console command."""
+    """Entry point of the ``mnistlab`` console command: exit status 0 (done), 1 (some inputs failed),
+    2 (bad options or input, said in one line on stderr)."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except MnistlabError as exc:
+        print(f"mnistlab {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

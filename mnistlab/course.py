@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnistlab.errors import MnistlabError
+
 __all__ = ["NotebookRun", "find_notebooks", "run_course", "run_notebook"]
 
 
@@ -31,7 +33,7 @@ def find_notebooks(folder: str | os.PathLike) -> list[Path]:
     """The notebooks of a folder in course order (by name: ``00_...``, ``01_...``), checkpoints skipped."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder of notebooks (run from the course's root, "
+        raise MnistlabError(f"{folder}: no such folder of notebooks (run from the course's root, "
                                 "or pass --notebooks)")
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
 
@@ -80,8 +82,8 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
 
 def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathLike | None = "build/course", *,
                select: list[str] | None = None, timeout: int = 1800, html: bool = True, fail_fast: bool = False,
-               progress: bool = True, report: Callable[[str], None] = print) -> list[NotebookRun]:
-    """Execute the course's notebooks in order, each in a fresh kernel, and report each one's time.
+               progress: bool = True, log: Callable[[str], None] = print) -> list[NotebookRun]:
+    """Execute the course's notebooks in order, each in a fresh kernel, and log each one's time.
 
     Executed copies and HTML go to ``build``; ``build=None`` overwrites the sources in place (the
     command line asks for ``--in-place`` explicitly). ``select`` keeps notebooks whose name contains
@@ -93,10 +95,10 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     if select:
         paths = [p for p in paths if any(s in p.name for s in select)]
     if not paths:
-        raise FileNotFoundError(f"{notebooks}: no notebooks to run" + (f" matching {select}" if select else ""))
+        raise MnistlabError(f"{notebooks}: no notebooks to run" + (f" matching {select}" if select else ""))
     out_dir = Path(build) if build is not None else None
     if out_dir is not None and out_dir.resolve() == Path(notebooks).resolve():
-        raise ValueError(f"build: {out_dir} is the notebooks folder itself; pass --in-place to overwrite sources")
+        raise MnistlabError(f"build: {out_dir} is the notebooks folder itself; pass --in-place to overwrite sources")
     results = []
     bar = progress_bar(paths, enabled=progress, unit="notebook", leave=False)
     for path in bar:
@@ -111,5 +113,5 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     failed = sum(not r.ok for r in results)
     total = sum(r.seconds for r in results)
     where = f"executed copies and HTML in {out_dir}" if out_dir is not None else "sources updated in place"
-    report(f"{len(results) - failed} passed, {failed} failed in {total:.1f} s; {where}")
+    log(f"{len(results) - failed} passed, {failed} failed in {total:.1f} s; {where}")
     return results

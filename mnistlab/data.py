@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.errors import MnistlabError
+
 __all__ = [
     "BUNDLED_DIR",
     "MNIST_MD5",
@@ -53,7 +55,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _PIXELS = 28 * 28
 
 
-class DataError(ValueError):
+class DataError(MnistlabError):
     """Data that cannot be read as MNIST: the message names the file, where, and what was expected."""
 
 

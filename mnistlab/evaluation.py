@@ -1,4 +1,4 @@
-"""Evaluating a classifier on the test digits: accuracy, per-digit report, confused pairs, confidence."""
+"""Evaluating a classifier on the test digits: accuracy, per-digit scores, confused pairs, confidence."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ class Evaluation:
         return int((~self.correct).sum())
 
     @property
-    def classification_report(self) -> str:
-        """scikit-learn's per-digit precision, recall and F1, as text."""
+    def per_digit_scores(self) -> str:
+        """Precision, recall and F1 of each digit, as text (scikit-learn's ``classification_report``)."""
         from sklearn.metrics import classification_report
 
         return classification_report(self.y_true, self.y_pred, digits=4)

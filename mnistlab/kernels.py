@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from mnistlab.examples import REPORT_KERNEL
+
 __all__ = ["PRESETS", "make_kernel"]
 
 #: Named 3x3 kernels: what a hand-designed feature detector looks like before a CNN learns its own.
 PRESETS: dict[str, np.ndarray] = {
     "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], float),
-    "report X": np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], float),
+    "report X": REPORT_KERNEL,  # the same array as mnistlab.examples.REPORT_KERNEL (integers)
     "vertical edges": np.array([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], float),
     "horizontal edges": np.array([[-1, -1, -1], [0, 0, 0], [1, 1, 1]], float),
     "sobel x": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float),
@@ -19,7 +21,7 @@ PRESETS: dict[str, np.ndarray] = {
     "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float),
 }
 for _kernel in PRESETS.values():
-    _kernel.flags.writeable = False
+    _kernel.flags.writeable = False  # presets are shared: nobody edits them in place
 
 
 def make_kernel(kind: str, size: int) -> np.ndarray:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from mnistlab.runtime import import_tensorflow
 
-__all__ = ["compact_cnn", "forward_flops", "seed_cnn"]
+__all__ = ["compact_cnn", "forward_flops", "report_cnn"]
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
 
 
-def seed_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, *,
+def report_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, *,
              pooling: bool = True, dropout: float = 0.2):
     """The student report's CNN, exactly: 232,650 parameters on 28x28x1 digits.
 
@@ -34,17 +34,18 @@ def seed_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int =
         keras.layers.Dropout(dropout, name="dropout2"),
         keras.layers.Dense(num_classes, activation="softmax", name="probabilities"),
     ]
-    return keras.Sequential(layers, name="seed_cnn" if pooling else "seed_cnn_no_pooling")
+    return keras.Sequential(layers, name="report_cnn" if pooling else "report_cnn_no_pooling")
 
 
 def compact_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, *,
-                widths: tuple[int, int, int] = (32, 64, 128), augment: bool = True, rotate: bool = False):
+                widths: tuple[int, int, int] = (32, 64, 128), shift: float = 0.075, rotation: float = 0.0,
+                dropout: float = 0.25):
     """The course's own model: small, fast on a CPU, and more accurate than the report's.
 
     Three 3x3 convolutions with batch normalisation (32 -> pool -> 64 -> pool -> 128), then global
     average pooling instead of a large dense layer, and dropout. While training, each digit is
-    shifted by up to 2 pixels (and with ``rotate=True`` turned by up to 8 degrees); augmentation
-    layers do nothing at prediction.
+    shifted by up to ``shift`` of its size (0.075: 2 pixels) and turned by up to ``rotation`` of a
+    full turn (0.022: 8 degrees); 0 turns either off. Augmentation layers do nothing at prediction.
     """
     keras = import_tensorflow().keras
     w1, w2, w3 = widths
@@ -55,15 +56,15 @@ def compact_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: in
                 keras.layers.Activation("relu", name=f"{name}_relu")]
 
     layers = [keras.Input(shape=input_shape, name="digit")]
-    if augment and rotate:
-        layers.append(keras.layers.RandomRotation(0.022, fill_mode="constant", name="rotate"))
-    if augment:
-        layers.append(keras.layers.RandomTranslation(0.075, 0.075, fill_mode="constant", name="shift"))
+    if rotation:
+        layers.append(keras.layers.RandomRotation(rotation, fill_mode="constant", name="rotate"))
+    if shift:
+        layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="constant", name="shift"))
     layers += [*conv_bn(w1, "valid", "conv1"), keras.layers.MaxPooling2D(2, name="pool1"),
                *conv_bn(w2, "same", "conv2"), keras.layers.MaxPooling2D(2, name="pool2"),
                *conv_bn(w3, "valid", "conv3"),
                keras.layers.GlobalAveragePooling2D(name="average"),
-               keras.layers.Dropout(0.25, name="dropout"),
+               keras.layers.Dropout(dropout, name="dropout"),
                keras.layers.Dense(num_classes, activation="softmax", name="probabilities")]
     return keras.Sequential(layers, name="compact_cnn")
 

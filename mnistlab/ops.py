@@ -1,10 +1,14 @@
 """The operations a CNN is made of, in NumPy: convolution, padding, stride, pooling, dense, softmax.
 
 Each one computes what the TensorFlow/Keras op it teaches computes (the tests check this over many
-random shapes), vectorised: strided windows and one tensor contraction, no Python loop over pixels.
-Images are (H, W), (H, W, C) or a batch (N, H, W, C), channels last as in Keras; the result has the
-same rank as the input. Integer inputs give exact integer results (the worked examples), floats keep
-their precision.
+random shapes), vectorised: a convolution lays its windows out as the rows of one matrix (im2col,
+one strided copy per kernel offset) and multiplies it by the kernels once; pooling combines one
+strided slice per window offset. No Python loop runs over pixels. Images are (H, W), (H, W, C) or a
+batch (N, H, W, C), channels last as in Keras; the result has the same rank as the input. Integer
+inputs give exact integer results (the worked examples), floats keep their precision.
+
+The output size of a convolution or pooling, (W - F + 2P) / S + 1, lives in :func:`output_size`;
+everything else that states it (the explorers' messages, the notebooks) calls it.
 
 >>> image = np.arange(36).reshape(6, 6)
 >>> conv2d(image, np.ones((3, 3), int)).shape
@@ -16,13 +20,13 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "conv2d",
     "dense",
     "flatten",
     "output_size",
+    "output_size_formula",
     "pad2d",
     "pool2d",
     "relu",
@@ -69,25 +73,34 @@ def _restore(y: np.ndarray, ndim: int) -> np.ndarray:
     return y
 
 
-def output_size(w: int, f: int, p: int = 0, s: int = 1) -> int:
+def output_size_formula(w: int, f: int, p: int = 0, s: int = 1) -> str:
+    """The output-size formula worked out in words: "(6 - 3 + 2*0) / 2 + 1 = 2.5"."""
+    span = w - f + 2 * p
+    return f"({w} - {f} + 2*{p}) / {s} + 1 = {span / s + 1:g}"
+
+
+def output_size(w: int, f: int, p: int = 0, s: int = 1, *, partial: Literal["error", "drop"] = "error") -> int:
     """The output width of a convolution or pooling: (W - F + 2P) / S + 1.
 
-    ``w`` input width, ``f`` filter width, ``p`` zero padding on each side, ``s`` stride. Raises a
-    ``ValueError`` when the filter does not tile the padded input exactly, saying what frameworks do
-    instead (they drop the last partial window: floor((W - F + 2P) / S) + 1).
+    ``w`` input width, ``f`` filter width, ``p`` zero padding on each side, ``s`` stride. When the
+    filter does not tile the padded input exactly, ``partial="error"`` raises a ``ValueError``
+    saying what frameworks do instead, and ``partial="drop"`` does what they do: drop the last
+    partial window, floor((W - F + 2P) / S) + 1.
 
-    >>> output_size(6, 3), output_size(6, 3, p=1), output_size(32, 5)
-    (4, 6, 28)
+    >>> output_size(6, 3), output_size(6, 3, p=1), output_size(32, 5), output_size(6, 3, s=2, partial="drop")
+    (4, 6, 28, 2)
     """
     for name, value, low in (("w", w, 1), ("f", f, 1), ("p", p, 0), ("s", s, 1)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name}: expected an int >= {low}, got {value!r}")
+    if partial not in ("error", "drop"):
+        raise ValueError(f"partial: expected 'error' or 'drop', got {partial!r}")
     span = w - f + 2 * p
     if span < 0:
         raise ValueError(f"f: a filter of {f} does not fit an input of {w} padded by {p} on each side "
                          f"(needs f <= w + 2p = {w + 2 * p})")
-    if span % s:
-        raise ValueError(f"(W - F + 2P) / S + 1 = ({w} - {f} + 2*{p}) / {s} + 1 = {span / s + 1:g} is not a whole "
+    if span % s and partial == "error":
+        raise ValueError(f"(W - F + 2P) / S + 1 = {output_size_formula(w, f, p, s)} is not a whole "
                          f"number: a {f}-wide filter at stride {s} does not tile this input. Frameworks drop the "
                          f"last partial window and give floor({span}/{s}) + 1 = {span // s + 1} "
                          f"(padding='valid'), or pad to ceil({w}/{s}) = {-(-w // s)} outputs (padding='same')")
@@ -139,11 +152,6 @@ def pad2d(x: np.ndarray, padding: Padding, value: float = 0) -> np.ndarray:
     (top, bottom), (left, right) = resolve_padding(padding, *x4.shape[1:3], 1, 1)
     padded = np.pad(x4, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
     return _restore(padded, ndim)
-
-
-def _windows(x4: np.ndarray, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
-    """Every (kh, kw) window at stride (sh, sw), as a view of shape (N, OH, OW, C, kh, kw)."""
-    return sliding_window_view(x4, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
 
 
 def _offsets(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int):
@@ -216,7 +224,8 @@ def conv2d(x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | float | None =
     dtype = _work_dtype(x4, k4)
     if top or bottom or left or right:
         x4 = np.pad(x4, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    oh, ow = (x4.shape[1] - kh) // sh + 1, (x4.shape[2] - kw) // sw + 1
+    oh = output_size(x4.shape[1], kh, 0, sh, partial="drop")
+    ow = output_size(x4.shape[2], kw, 0, sw, partial="drop")
     weights = k4.astype(dtype, copy=False).reshape(kh * kw * c, k)
     y = np.empty((n, oh, ow, k), dtype)
     # Chunks of images keep the column buffer near _COLUMN_BUDGET elements whatever the batch size.
@@ -255,7 +264,8 @@ def pool2d(x: np.ndarray, size: IntPair = 2, stride: IntPair | None = None, mode
     if kh > h + top + bottom or kw > w + left + right:
         raise ValueError(f"size: a {kh}x{kw} window is larger than the input {h}x{w}")
     pads = ((0, 0), (top, bottom), (left, right), (0, 0))
-    oh, ow = (h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1
+    oh = output_size(h + top + bottom, kh, 0, sh, partial="drop")
+    ow = output_size(w + left + right, kw, 0, sw, partial="drop")
     if mode == "max":
         low = np.iinfo(x4.dtype).min if np.issubdtype(x4.dtype, np.integer) else -np.inf
         padded = np.pad(x4, pads, constant_values=low) if top or bottom or left or right else x4

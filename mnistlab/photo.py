@@ -11,34 +11,61 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DigitImageError", "prepare_digit"]
+from mnistlab.errors import MnistlabError
+
+__all__ = ["MAX_PIXELS", "DigitImageError", "prepare_digit"]
 
 
-class DigitImageError(ValueError):
+class DigitImageError(MnistlabError):
     """An image that cannot be read as one handwritten digit; the message says why and what to try."""
+
+
+#: The largest image :func:`prepare_digit` reads (25 megapixels: any phone photo); larger files are
+#: refused before their pixels are decoded.
+MAX_PIXELS = 25_000_000
 
 
 def _grayscale(source: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]:
     if isinstance(source, np.ndarray):
+        if not (np.issubdtype(source.dtype, np.number) or source.dtype == np.bool_):
+            raise DigitImageError(f"array: expected numbers (pixel values), got dtype {source.dtype}")
         image = np.asarray(source, dtype=np.float64)
-        if image.ndim == 3:
+        if image.ndim == 3 and image.shape[-1] in (3, 4):
             image = image[..., :3].mean(axis=-1)
         if image.ndim != 2:
-            raise DigitImageError(f"image: expected (H, W) or (H, W, 3) pixels, got shape {source.shape}")
+            raise DigitImageError(f"array: expected (H, W) or (H, W, 3) pixels, got shape {source.shape}")
+        if not np.isfinite(image).all():
+            bad = int((~np.isfinite(image)).sum())
+            raise DigitImageError(f"array: {bad} pixel(s) are NaN or infinite; expected finite values (0..255)")
         return image, "array"
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     path = Path(source)
+    if path.is_dir():
+        raise DigitImageError(f"{path}: is a folder; expected a PNG or JPEG file of one digit")
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise DigitImageError(f"{path}: no such file")
     try:
-        with Image.open(path) as picture:
-            picture.load()
-            if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
-                background = Image.new("RGBA", picture.size, "white")  # transparent drawings: ink on white
-                picture = Image.alpha_composite(background, picture.convert("RGBA"))
-            return np.asarray(picture.convert("L"), dtype=np.float64), str(path)
-    except (UnidentifiedImageError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image is refused, not read
+            with Image.open(path) as picture:
+                width, height = picture.size
+                if width * height > MAX_PIXELS:
+                    raise DigitImageError(f"{path}: {width}x{height} pixels is too large for one digit (at most "
+                                          f"{MAX_PIXELS:,} pixels); scale it down or crop it to the digit")
+                picture.load()
+                if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
+                    background = Image.new("RGBA", picture.size, "white")  # transparent drawings: ink on white
+                    picture = Image.alpha_composite(background, picture.convert("RGBA"))
+                return np.asarray(picture.convert("L"), dtype=np.float64), str(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DigitImageError(f"{path}: refused as a possible decompression bomb ({exc}); expected a photo "
+                              "or drawing of one digit") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, DigitImageError):
+            raise
         raise DigitImageError(f"{path}: not a readable image ({exc}); expected a PNG or JPEG of one digit") from exc
 
 
@@ -48,7 +75,8 @@ def prepare_digit(source: str | os.PathLike | np.ndarray, *, threshold: float = 
     Steps: grayscale; invert when the background (the border's median) is light; scale to [0, 1];
     crop to the ink (pixels above ``threshold`` of the brightest); scale the crop to fit 20x20;
     place it in 28x28 so that its centre of mass is the centre. Raises :class:`DigitImageError` for
-    an unreadable image, one with no ink (blank or uniform), or marks side by side (several digits).
+    a missing, unreadable or huge file, an array with NaN, an image with no ink (blank or uniform),
+    or marks side by side (several digits); the message names the file.
     """
     from PIL import Image
     from scipy import ndimage

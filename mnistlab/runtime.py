@@ -31,7 +31,9 @@ def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = 
 
     Seeds Python's and NumPy's global generators with ``seed``; sets TensorFlow's C++ log level
     (``TF_CPP_MIN_LOG_LEVEL=3`` unless already set) before it is imported, so no log lines land in
-    stored outputs; caps math-library threads at ``threads`` (default: every core). With
+    stored outputs; caps math-library threads at ``threads`` (default: every core): the BLAS and
+    OpenMP pools already loaded in this process (NumPy's, through threadpoolctl) and, through the
+    usual environment variables, the ones loaded later. With
     ``tensorflow=True`` it also imports TensorFlow, fixes its thread pools, seeds it and Keras, and
     turns on deterministic ops: the thread count changes the last digits of a loss, so it must be
     set before the first TensorFlow op. ``plots=True`` sets the
@@ -45,7 +47,10 @@ def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = 
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet; must precede `import tensorflow`
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
+        os.environ[var] = str(threads)  # for math libraries loaded from now on
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)  # for those already loaded: environment variables no longer reach them
     random.seed(seed)
     np.random.seed(seed)
 

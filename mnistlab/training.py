@@ -1,84 +1,35 @@
-"""Training the course's CNNs: one config, readable progress, a history, and a per-user model cache.
+"""Training the course's CNNs: readable progress, a history, and trained models kept in the cache.
 
-Trained models live in the user's cache folder (:func:`mnistlab.cache.cache_dir`), never in the
-repository, under a key made of everything that changes the result: the config, the model's recipe,
-and the mnistlab, Keras and TensorFlow versions. A notebook or the command line asks
+What to train is a :class:`mnistlab.recipes.TrainConfig` (that module imports no TensorFlow); this
+module trains it. Trained models live in the user's cache (:mod:`mnistlab.cache`), never in the
+repository, under the config's key, which covers the config, its recipe, the code that builds and
+trains the model, and the library versions. A notebook or the command line asks
 :func:`load_or_train` and gets the cached model when one matches, or trains it.
 Importing this module imports TensorFlow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from mnistlab import models
-from mnistlab.cache import cache_dir, digest
+from mnistlab import cache, models
+from mnistlab.recipes import DEFAULTS, RECIPES, REPORT_PROTOCOL, VALIDATION_DIGITS, TrainConfig
 from mnistlab.runtime import import_tensorflow
 
 tf = import_tensorflow()
 keras = tf.keras
 
-__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "STEPS_PER_EXECUTION", "TrainConfig", "Trained", "load_or_train",
-           "train", "training_data"]
+__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "STEPS_PER_EXECUTION", "TrainConfig", "Trained", "build",
+           "load_or_train", "seeded", "train", "training_data"]
 
-#: How each model is trained. The seed model is trained as the report did (Adam, one-hot labels,
-#: categorical cross-entropy); changing a recipe changes the cache key, so stale models retrain.
-RECIPES: dict[str, dict] = {
-    "seed": {"build": "seed_cnn", "optimizer": "adam", "learning_rate": 1e-3, "schedule": "constant"},
-    "compact": {"build": "compact_cnn", "optimizer": "adam", "learning_rate": 3e-3, "schedule": "one-cycle",
-                "label_smoothing": 0.1},
-}
-
-#: Training digits never used for training below 50,000: validation curves are drawn on them.
-VALIDATION_DIGITS = 10_000
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """What to train: a model of :data:`RECIPES` on the first ``train_size`` training digits."""
-
-    model: str = "seed"
-    train_size: int = 60_000
-    epochs: int = 10
-    batch_size: int = 128
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        if self.model not in RECIPES:
-            raise ValueError(f"model: expected one of {sorted(RECIPES)}, got {self.model!r}")
-        for name, low, high in (("train_size", 1, 60_000), ("epochs", 1, 1000), ("batch_size", 1, 60_000)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or not low <= value <= high:
-                raise ValueError(f"{name}: expected an int in {low}..{high}, got {value!r}")
-
-    @property
-    def validates(self) -> bool:
-        """Whether held-out training digits remain for a validation curve (train_size <= 50,000)."""
-        return self.train_size <= 60_000 - VALIDATION_DIGITS
-
-    def key(self) -> str:
-        """A file name that changes whenever anything that changes the trained model does."""
-        from mnistlab import __version__
-
-        identity = {"config": dataclasses.asdict(self), "recipe": RECIPES[self.model], "mnistlab": __version__,
-                    "keras": keras.__version__, "tensorflow": tf.__version__}
-        return f"{self.model}-n{self.train_size}-e{self.epochs}-b{self.batch_size}-s{self.seed}-{digest(identity)}"
-
-
-#: The report's protocol: its model on the first 20,000 digits, 10 epochs, batch 128.
-REPORT_PROTOCOL = TrainConfig(model="seed", train_size=20_000, epochs=10, batch_size=128)
-
-#: Each model on all 60,000 training digits, as the command line and notebook 06 train them.
-DEFAULTS = {
-    "seed": TrainConfig(model="seed", train_size=60_000, epochs=10, batch_size=128),
-    "compact": TrainConfig(model="compact", train_size=60_000, epochs=20, batch_size=128),
-}
+_MODEL_FILE = "model.keras"
 
 
 @dataclass
@@ -136,25 +87,49 @@ STEPS_PER_EXECUTION = 16
 
 
 def _schedule(config: TrainConfig, steps_per_epoch: int):
-    recipe = RECIPES[config.model]
-    peak = recipe["learning_rate"]
-    if recipe["schedule"] == "constant":
+    recipe = config.recipe
+    peak = recipe.learning_rate
+    if recipe.schedule == "constant":
         return peak
+    if recipe.schedule != "warmup-cosine":
+        raise ValueError(f"{config.model}: schedule: expected 'constant' or 'warmup-cosine', got {recipe.schedule!r}")
     total = config.epochs * steps_per_epoch
-    warmup = max(1, int(0.25 * total))
-    decay = keras.optimizers.schedules.CosineDecay(peak / 10, total - warmup, alpha=1e-3, warmup_target=peak,
-                                                   warmup_steps=warmup)
-    return decay
+    warmup = max(1, int(recipe.warmup_fraction * total))
+    return keras.optimizers.schedules.CosineDecay(peak * recipe.initial_fraction, total - warmup,
+                                                  alpha=recipe.final_fraction, warmup_target=peak,
+                                                  warmup_steps=warmup)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Seed Keras and TensorFlow (and, inside the block, Python and NumPy) with ``seed``.
+
+    Building and training inside the block is repeatable; when it ends, Python's and NumPy's global
+    generators are back in the state the caller left them, so training never reseeds them silently.
+    """
+    saved = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
 
 
 def build(config: TrainConfig, *, steps_per_execution: int = STEPS_PER_EXECUTION):
-    """A fresh, compiled model for a config, its weights seeded by ``config.seed``."""
-    keras.utils.set_random_seed(config.seed)
-    recipe = RECIPES[config.model]
-    model = getattr(models, recipe["build"])()
+    """A fresh, compiled model for a config, its weights seeded by ``config.seed`` (see :func:`seeded`)."""
+    with seeded(config.seed):
+        return _compiled(config, steps_per_execution)
+
+
+def _compiled(config: TrainConfig, steps_per_execution: int):
+    recipe = config.recipe
+    if recipe.optimizer != "adam":
+        raise ValueError(f"{config.model}: optimizer: expected 'adam', got {recipe.optimizer!r}")
+    model = getattr(models, recipe.build)(**recipe.build_args)
     steps = -(-config.train_size // config.batch_size)
     optimizer = keras.optimizers.Adam(learning_rate=_schedule(config, steps))
-    loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.get("label_smoothing", 0.0))
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return model
 
@@ -162,40 +137,47 @@ def build(config: TrainConfig, *, steps_per_execution: int = STEPS_PER_EXECUTION
 def train(config: TrainConfig, *, progress: bool = True, print_fn=print) -> Trained:
     """Train a model for a config (seeded: the same config gives the same model on this machine)."""
     (x, y), validation, (x_test, y_test) = training_data(config)
-    model = build(config)
     callbacks = [_EpochLines(config.epochs, print_fn)] if progress else []
-    start = time.perf_counter()
-    history = model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=validation,
-                        shuffle=True, verbose=0, callbacks=callbacks)
-    seconds = time.perf_counter() - start
+    with seeded(config.seed):
+        model = _compiled(config, STEPS_PER_EXECUTION)
+        start = time.perf_counter()
+        history = model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=validation,
+                            shuffle=True, verbose=0, callbacks=callbacks)
+        seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
     return Trained(model, config, {k: [float(v) for v in vs] for k, vs in history.history.items()}, seconds,
                    float(accuracy))
 
 
-def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True, print_fn=print) -> Trained:
-    """The cached model for a config if there is one (loaded in Keras' safe mode), else train and cache it."""
-    folder, key = cache_dir(), config.key()
-    weights, meta = folder / f"{key}.keras", folder / f"{key}.json"
-    if not retrain and weights.exists() and meta.exists():
-        info = json.loads(meta.read_text())
-        if info.get("config") == dataclasses.asdict(config):
-            model = keras.models.load_model(weights, safe_mode=True)
+def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True, print_fn=print,
+                  warn=cache.warn) -> Trained:
+    """The cached model for a config if there is one (loaded in Keras' safe mode), else train and cache it.
+
+    Progress goes to ``print_fn``; a cache entry that cannot be used is reported in one line through
+    ``warn`` (stderr by default), and the model is trained again and replaces it.
+    """
+    key = config.key()
+    entry = None if retrain else cache.load(key, required=("history", "train_seconds", "test_accuracy"),
+                                            matches={"config": dataclasses.asdict(config)}, log=warn)
+    if entry is not None:
+        try:
+            model = keras.models.load_model(entry.file(_MODEL_FILE), safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable model is a cache miss, said in one line
+            warn(f"cache: ignoring {entry.folder}: {_MODEL_FILE} does not load ({type(exc).__name__}: {exc}); "
+                 "training it again")
+        else:
+            meta = entry.meta
             if progress:
-                print_fn(f"loaded {config.model} model from the cache ({weights.name}): "
-                         f"{100 * info['test_accuracy']:.2f}% test accuracy, trained in {info['train_seconds']:.0f} s")
-            return Trained(model, config, info["history"], info["train_seconds"], info["test_accuracy"],
-                           from_cache=True, path=weights)
+                print_fn(f"loaded {config.model} model from the cache ({key}): "
+                         f"{100 * meta['test_accuracy']:.2f}% test accuracy, trained in {meta['train_seconds']:.0f} s")
+            return Trained(model, config, meta["history"], meta["train_seconds"], meta["test_accuracy"],
+                           from_cache=True, path=entry.file(_MODEL_FILE))
     if progress:
         print_fn(f"training {config.model} on {config.train_size:,} digits for {config.epochs} epochs "
-                 f"(batch {config.batch_size}); it is cached in {folder} for next time")
+                 f"(batch {config.batch_size}); it is cached in {cache.cache_dir()} for next time")
     trained = train(config, progress=progress, print_fn=print_fn)
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = weights.with_suffix(".partial.keras")
-    trained.model.save(partial)
-    partial.replace(weights)  # never leave a half-written model under the real name
-    meta.write_text(json.dumps({"config": dataclasses.asdict(config), "history": trained.history,
-                                "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy},
-                               indent=1))
-    trained.path = weights
+    meta = {"config": dataclasses.asdict(config), "history": trained.history,
+            "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy}
+    entry = cache.save(key, meta, {_MODEL_FILE: trained.model.save})
+    trained.path = entry.file(_MODEL_FILE)
     return trained

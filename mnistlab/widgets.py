@@ -25,23 +25,22 @@ _SIZE = 196  # pixels of each image panel
 def shape_message(h: int, w: int, f: int, p: int, s: int) -> tuple[str, bool]:
     """The output size of an (h, w) input under an f x f filter, padding p and stride s, in words.
 
-    Returns ``(text, tiles)``: the formula worked for each axis and whether the filter tiles the
-    padded input exactly. When it does not, the text says what frameworks do (drop the last partial
-    window) and the resulting shape, instead of raising as :func:`mnistlab.ops.output_size` does.
+    Returns ``(text, tiles)``: the formula of :func:`mnistlab.ops.output_size` worked for each axis,
+    and whether the filter tiles the padded input exactly. When it does not, the text says what
+    frameworks do (drop the last partial window) and the resulting shape, instead of raising.
     """
-    parts, tiles = [], True
+    if f > min(h, w) + 2 * p:
+        return f"the {f}x{f} filter is larger than the padded input {h + 2 * p}x{w + 2 * p}", False
+    parts, sizes, tiles = [], [], True
     for name, size in ((("each side", h),) if h == w else (("height", h), ("width", w))):
-        span = size - f + 2 * p
-        exact = span / s + 1
-        if span < 0:
-            return f"the {f}x{f} filter is larger than the padded input {h + 2 * p}x{w + 2 * p}", False
-        if span % s:
-            tiles = False
-            parts.append(f"{name}: ({size} - {f} + 2*{p}) / {s} + 1 = {exact:g}, not whole: "
-                         f"the last partial window is dropped, {span // s + 1}")
-        else:
-            parts.append(f"{name}: ({size} - {f} + 2*{p}) / {s} + 1 = {span // s + 1}")
-    oh, ow = (h - f + 2 * p) // s + 1, (w - f + 2 * p) // s + 1
+        out = ops.output_size(size, f, p, s, partial="drop")
+        whole = (size - f + 2 * p) % s == 0
+        tiles &= whole
+        formula = ops.output_size_formula(size, f, p, s)
+        parts.append(f"{name}: {formula}" if whole else
+                     f"{name}: {formula}, not whole: the last partial window is dropped, {out}")
+        sizes.append(out)
+    oh, ow = sizes if len(sizes) == 2 else sizes * 2
     head = f"output {oh}x{ow}" if tiles else f"does not tile: frameworks give {oh}x{ow}"
     return f"{head}. " + "; ".join(parts), tiles
 

@@ -88,13 +88,13 @@ def test_cli_rejects_bad_arguments(capsys):
     assert main(["baselines", "--models", "perceptron"]) == 2
     assert "unknown ['perceptron']" in capsys.readouterr().err
     assert main(["baselines", "--train-size", "0"]) == 2
-    assert "--train-size: expected 1..60000, got 0" in capsys.readouterr().err
+    assert "mnistlab baselines: --train-size: expected a whole number from 1 to 60,000; got 0\n" == capsys.readouterr().err
 
 
 def test_load_or_compare_caches_table_and_predictions(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path))
     table, predictions = baselines.load_or_compare(500, pca=True, progress=False)
-    assert len(list(tmp_path.glob("baselines-pca-n500-*.json"))) == 1
+    assert len(list(tmp_path.glob("baselines-pca-n500-s42-*/meta.json"))) == 1
     again, cached_predictions = baselines.load_or_compare(500, pca=True, progress=False)
     np.testing.assert_array_equal(again["accuracy"], table["accuracy"])
     np.testing.assert_array_equal(again["fit_s"], table["fit_s"])  # read back, not refitted

@@ -16,7 +16,7 @@ from mnistlab.evaluation import evaluate_model, evaluate_predictions  # noqa: E4
 from mnistlab.forward import forward  # noqa: E402
 from mnistlab.photo import DigitImageError, prepare_digit  # noqa: E402
 
-TINY = training.TrainConfig(model="seed", train_size=3000, epochs=2, batch_size=128)
+TINY = training.TrainConfig(model="report", train_size=3000, epochs=2, batch_size=128)
 
 
 @pytest.fixture
@@ -40,8 +40,8 @@ def tiny_model(tmp_path_factory):
             os.environ["MNISTLAB_CACHE"] = old
 
 
-def test_seed_cnn_is_the_reports_model():
-    model = models.seed_cnn()
+def test_report_cnn_is_the_reports_model():
+    model = models.report_cnn()
     assert model.count_params() == 232_650
     assert [layer.name for layer in model.layers] == ["conv1", "pool1", "conv2", "pool2", "flatten", "dense1",
                                                       "dropout1", "dense2", "dropout2", "probabilities"]
@@ -49,22 +49,22 @@ def test_seed_cnn_is_the_reports_model():
 
 
 def test_compact_cnn_is_smaller():
-    assert models.compact_cnn().count_params() < models.seed_cnn().count_params() / 2
+    assert models.compact_cnn().count_params() < models.report_cnn().count_params() / 2
 
 
 def test_train_config_validates_and_keys():
-    with pytest.raises(ValueError, match="model: expected one of"):
+    with pytest.raises(ValueError, match=r"model \(--model\): expected one of"):
         training.TrainConfig(model="resnet")
-    with pytest.raises(ValueError, match="train_size: expected an int in 1..60000"):
+    with pytest.raises(ValueError, match=r"train_size \(--train-size\): expected a whole number from 1 to 60,000"):
         training.TrainConfig(train_size=70_000)
-    assert TINY.key() == training.TrainConfig(model="seed", train_size=3000, epochs=2).key()
-    assert TINY.key() != training.TrainConfig(model="seed", train_size=3000, epochs=3).key()
-    assert training.REPORT_PROTOCOL.validates and not training.DEFAULTS["seed"].validates
+    assert TINY.key() == training.TrainConfig(model="report", train_size=3000, epochs=2).key()
+    assert TINY.key() != training.TrainConfig(model="report", train_size=3000, epochs=3).key()
+    assert training.REPORT_PROTOCOL.validates and not training.DEFAULTS["report"].validates
 
 
 def test_training_is_repeatable_and_cached(cache):
     first = training.load_or_train(TINY, progress=False)
-    assert not first.from_cache and first.path.parent == cache and first.path.exists()
+    assert not first.from_cache and first.path.parent.parent == cache / TINY.key() and first.path.exists()
     assert len(first.history["loss"]) == 2 and "val_accuracy" in first.history
     assert 0.85 < first.test_accuracy < 1.0
     again = training.train(TINY, progress=False)
@@ -91,17 +91,67 @@ def test_steps_per_execution_changes_speed_not_results():
 
 def test_a_stale_cache_entry_is_retrained(cache):
     first = training.load_or_train(TINY, progress=False)
-    meta = first.path.with_suffix(".json")
-    info = json.loads(meta.read_text())
-    info["config"]["epochs"] = 99  # metadata that no longer matches the key's config
-    meta.write_text(json.dumps(info))
-    assert not training.load_or_train(TINY, progress=False).from_cache
+    meta = cache / TINY.key() / "meta.json"
+    record = json.loads(meta.read_text())
+    record["meta"]["config"]["epochs"] = 99  # metadata that no longer matches the key's config
+    meta.write_text(json.dumps(record))
+    warnings = []
+    again = training.load_or_train(TINY, progress=False, warn=warnings.append)
+    assert not again.from_cache and len(warnings) == 1 and "its config differs" in warnings[0]
+    assert again.test_accuracy == first.test_accuracy
+    assert training.load_or_train(TINY, progress=False, warn=pytest.fail).from_cache
+
+
+@pytest.mark.parametrize("how", ["truncated weights", "weights not a model", "empty metadata", "invalid JSON",
+                                 "wrong schema", "weights without metadata"])
+def test_a_broken_model_entry_is_a_miss_said_once_then_replaced(cache, tiny_model, how):
+    import shutil
+
+    shutil.copytree(tiny_model.path.parent.parent, cache / TINY.key())  # the module's trained entry
+    meta = cache / TINY.key() / "meta.json"
+    weights = training.load_or_train(TINY, progress=False, warn=pytest.fail).path
+    if how == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[:5000])
+    elif how == "weights not a model":  # intact by its checksum, yet Keras cannot load it
+        weights.write_bytes(b"PK not a zip")
+        record = json.loads(meta.read_text())
+        import hashlib
+
+        record["files"]["model.keras"] = hashlib.sha256(b"PK not a zip").hexdigest()
+        meta.write_text(json.dumps(record))
+    elif how == "empty metadata":
+        meta.write_text("")
+    elif how == "invalid JSON":
+        meta.write_text("{")
+    elif how == "wrong schema":
+        meta.write_text(json.dumps({"schema": 0}))
+    else:
+        meta.unlink()
+    warnings = []
+    again = training.load_or_train(TINY, progress=False, warn=warnings.append)
+    assert not again.from_cache and len(warnings) == 1 and warnings[0].startswith("cache: ignoring ")
+    assert again.test_accuracy == tiny_model.test_accuracy  # retrained, the same model
+    cached = training.load_or_train(TINY, progress=False, warn=pytest.fail)
+    assert cached.from_cache and cached.path != weights
+
+
+def test_building_and_training_do_not_reseed_the_global_generators(cache):
+    import random
+
+    np.random.seed(123)
+    random.seed(123)
+    expected = np.random.random(), random.random()
+    np.random.seed(123)
+    random.seed(123)
+    training.build(TINY)
+    training.train(training.TrainConfig(model="report", train_size=256, epochs=1), progress=False)
+    assert (np.random.random(), random.random()) == expected
 
 
 def test_progress_is_one_line_per_epoch(cache):
     lines = []
     training.load_or_train(TINY, print_fn=lines.append)
-    assert lines[0].startswith("training seed on 3,000 digits for 2 epochs")
+    assert lines[0].startswith("training report on 3,000 digits for 2 epochs")
     assert [line.split()[1] for line in lines[1:]] == ["1/2", "2/2"]
     assert "validation accuracy" in lines[1]
 
@@ -139,7 +189,7 @@ def test_evaluation(tiny_model):
     pairs = report.confused_pairs(3)
     assert list(pairs.columns) == ["true", "predicted", "count"] and (pairs["true"] != pairs["predicted"]).all()
     assert pairs["count"].is_monotonic_decreasing
-    assert "precision" in report.classification_report
+    assert "precision" in report.per_digit_scores
     small = evaluate_predictions(np.array([0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
     assert small.errors == 1 and small.confused_pairs().values.tolist() == [[1, 0, 1]]
 
@@ -163,6 +213,20 @@ def test_prepare_digit_recreates_mnist_from_a_photo_like_png(tmp_path):
             assert np.abs(prepared - x_test[i] / 255).mean() < 0.05
 
 
+def _huge_png(path, width=20_000, height=20_000):
+    """A valid PNG header for a huge image (its pixels are never needed: the size alone is refused)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
 def test_prepare_digit_errors(tmp_path):
     from PIL import Image
 
@@ -177,36 +241,70 @@ def test_prepare_digit_errors(tmp_path):
     _save_digit_png(tmp_path / "pair.png", pair)
     with pytest.raises(DigitImageError, match=r"pair\.png: found 2 separate marks side by side"):
         prepare_digit(tmp_path / "pair.png")
-    with pytest.raises(FileNotFoundError, match="missing.png"):
+    with pytest.raises(DigitImageError, match=r"missing\.png: no such file"):
         prepare_digit(tmp_path / "missing.png")
+    with pytest.raises(DigitImageError, match=r"is a folder; expected a PNG or JPEG"):
+        prepare_digit(tmp_path)
+    with pytest.raises(DigitImageError, match=r"bomb\.png: refused as a possible decompression bomb"):
+        prepare_digit(_huge_png(tmp_path / "bomb.png"))
+    with pytest.raises(DigitImageError, match=r"bomb2\.png: refused as a possible decompression bomb"):
+        prepare_digit(_huge_png(tmp_path / "bomb2.png", 10_000, 10_000))  # Pillow's warning, made an error
+    with pytest.raises(DigitImageError, match=r"big\.png: 6000x6000 pixels is too large for one digit"):
+        prepare_digit(_huge_png(tmp_path / "big.png", 6_000, 6_000))
+    with pytest.raises(DigitImageError, match=r"array: 1 pixel\(s\) are NaN or infinite"):
+        prepare_digit(np.pad([[np.nan]], ((3, 24), (4, 23))))
+    with pytest.raises(DigitImageError, match=r"array: expected numbers"):
+        prepare_digit(np.full((28, 28), "x"))
 
 
 def test_cli_predict_reads_pngs_and_answers(tmp_path, tiny_model, monkeypatch, capsys):
-    monkeypatch.setenv("MNISTLAB_CACHE", str(tiny_model.path.parent))
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tiny_model.path.parent.parent.parent))
     _, (x_test, y_test) = load_mnist()
     paths = [str(_save_digit_png(tmp_path / f"digit{i}.png", x_test[i])) for i in range(4)]
     (tmp_path / "broken.png").write_text("nope")
-    args = ["predict", *paths, str(tmp_path / "broken.png"), "--model", "seed", "--train-size", "3000",
-            "--epochs", "2", "--quiet"]
-    assert main(args) == 1  # one unreadable image
+    (tmp_path / "notes.txt").write_text("a text file")
+    bad = [str(tmp_path / "broken.png"), str(_huge_png(tmp_path / "bomb.png")), str(tmp_path), str(tmp_path / "notes.txt"),
+           str(tmp_path / "missing.png")]
+    args = ["predict", paths[0], *bad, *paths[1:], "--model", "report", "--train-size", "3000", "--epochs", "2", "--quiet"]
+    assert main(args) == 1  # some images unreadable: the others are still predicted
     out, err = capsys.readouterr()
     answers = [int(line.split(": ")[1].split()[0]) for line in out.strip().splitlines()]
     assert answers == y_test[:4].tolist()  # 7, 2, 1, 0
-    assert "broken.png: cannot read a digit" in err
+    lines = err.strip().splitlines()
+    assert len(lines) == len(bad) and "Traceback" not in err  # one line each, naming the file
+    for line, path in zip(lines, bad, strict=True):
+        assert line.startswith(f"cannot read a digit: {path}: "), line
+
+
+def test_bad_training_options_fail_at_once_without_tensorflow():
+    """In a fresh process, as a user types them: one line, exit status 2, well under a second."""
+    import subprocess
+    import sys
+    import time
+
+    for option, value in (("--epochs", "0"), ("--train-size", "0"), ("--batch-size", "-3"), ("--model", "seed")):
+        code = ("import sys\nfrom mnistlab.cli import main\nstatus = main(sys.argv[1:])\n"
+                "assert 'tensorflow' not in sys.modules\nsys.exit(status)")
+        start = time.perf_counter()
+        run = subprocess.run([sys.executable, "-c", code, "train", option, value], capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        assert run.returncode == 2 and run.stdout == "", run.stderr
+        assert run.stderr.count("\n") == 1 and run.stderr.startswith("mnistlab train: "), run.stderr
+        assert f"(--{option[2:]})" in run.stderr and seconds < 1.0
 
 
 def test_cli_train_and_evaluate_use_the_cache(tiny_model, monkeypatch, capsys):
-    monkeypatch.setenv("MNISTLAB_CACHE", str(tiny_model.path.parent))
-    options = ["--model", "seed", "--train-size", "3000", "--epochs", "2"]
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tiny_model.path.parent.parent.parent))
+    options = ["--model", "report", "--train-size", "3000", "--epochs", "2"]
     assert main(["train", *options]) == 0
     out = capsys.readouterr().out
-    assert "loaded seed model from the cache" in out and "232,650 parameters" in out
+    assert "loaded report model from the cache" in out and "232,650 parameters" in out
     assert main(["evaluate", *options]) == 0
     out = capsys.readouterr().out
     assert "test accuracy" in out and "most confused pairs" in out
-    assert main(["train", "--model", "seed", "--train-size", "0"]) == 2
+    assert main(["train", "--model", "report", "--train-size", "0"]) == 2
 
 
 def test_forward_flops_counts_multiply_adds_twice():
     macs = 26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 64 + 64 * 10
-    assert models.forward_flops(models.seed_cnn()) == 2 * macs
+    assert models.forward_flops(models.report_cnn()) == 2 * macs

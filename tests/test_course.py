@@ -32,7 +32,7 @@ def course(tmp_path):
 
 def test_runs_in_order_into_build_without_touching_sources(course, tmp_path):
     before = {p.name: p.read_text() for p in course.glob("*.ipynb")}
-    results = run_course(course, tmp_path / "build", progress=False, report=lambda s: None)
+    results = run_course(course, tmp_path / "build", progress=False, log=lambda s: None)
     assert [r.source.name for r in results] == ["00_first.ipynb", "01_second.ipynb"]
     assert all(r.ok for r in results)
     executed = nbformat.read(tmp_path / "build" / "01_second.ipynb", 4)

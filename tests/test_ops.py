@@ -203,14 +203,31 @@ def test_same_padding_is_asymmetric_at_stride_2():
 # --- the worked examples and the 2-D conveniences --------------------------------------------
 
 def test_report_worked_examples():
-    from mnistlab.examples import REPORT_IMAGE, REPORT_KERNEL
+    """Every number the report prints follows from its printed 6x6 image and 3x3 weight."""
+    from mnistlab import examples as ex
 
-    valid = ops.conv2d(REPORT_IMAGE, REPORT_KERNEL)
-    assert valid.shape == (4, 4) and valid[0, 0] == 429 and valid.dtype == np.int64
-    same = ops.conv2d(REPORT_IMAGE, REPORT_KERNEL, padding="same")
-    assert same.shape == (6, 6) and same[0, 0] == 139
-    np.testing.assert_array_equal(ops.conv2d(REPORT_IMAGE, REPORT_KERNEL, padding=1), same)
-    np.testing.assert_array_equal(ops.pool2d(valid, 2), [[792, 856], [913, 851]])
+    assert ex.REPORT_IMAGE.shape == (6, 6) and ex.REPORT_IMAGE[0].tolist() == [18, 54, 51, 239, 244, 188]
+    valid = ops.conv2d(ex.REPORT_IMAGE, ex.REPORT_KERNEL)
+    assert valid.dtype == np.int64
+    np.testing.assert_array_equal(valid, ex.REPORT_FEATURE_MAP)  # 429 at the top left
+    same = ops.conv2d(ex.REPORT_IMAGE, ex.REPORT_KERNEL, padding="same")
+    assert same.shape == (6, 6) and same[0, 0] == ex.REPORT_SAME_TOP_LEFT == 139
+    np.testing.assert_array_equal(ops.conv2d(ex.REPORT_IMAGE, ex.REPORT_KERNEL, padding=1), same)
+    np.testing.assert_array_equal(same[1:-1, 1:-1], valid)  # "the middle 4*4 pixels would be the same"
+    np.testing.assert_array_equal(ops.pool2d(valid, 2), ex.REPORT_POOLED)
+    strided = ops.conv2d(ex.REPORT_STRIDE_CROP, ex.REPORT_KERNEL, stride=2)
+    assert ex.REPORT_STRIDE_CROP.shape == (5, 5) and ops.output_size(5, 3, 0, 2) == 2
+    np.testing.assert_array_equal(strided, valid[::2, ::2])  # stride 2 keeps every other value
+    assert strided[0, 0] == 429
+    for array in (ex.REPORT_IMAGE, ex.REPORT_KERNEL, ex.REPORT_FEATURE_MAP, ex.REPORT_POOLED):
+        assert not array.flags.writeable
+
+
+def test_the_report_kernel_is_the_x_preset():
+    from mnistlab.examples import REPORT_KERNEL
+    from mnistlab.kernels import PRESETS
+
+    assert PRESETS["report X"] is REPORT_KERNEL
 
 
 def test_conv2d_equals_the_teaching_loop_on_a_real_digit():
@@ -262,6 +279,23 @@ def test_output_size_that_does_not_tile_says_what_frameworks_do():
         ops.output_size(6, 3, 0, 2)
     with pytest.raises(ValueError, match="does not fit"):
         ops.output_size(2, 5)
+    assert ops.output_size(6, 3, 0, 2, partial="drop") == 2
+    assert ops.output_size_formula(6, 3, 0, 2) == "(6 - 3 + 2*0) / 2 + 1 = 2.5"
+    with pytest.raises(ValueError, match="partial: expected 'error' or 'drop'"):
+        ops.output_size(6, 3, partial="floor")
+
+
+@settings(max_examples=300, deadline=None)
+@given(w=st.integers(1, 40), f=st.integers(1, 9), p=st.integers(0, 4), s=st.integers(1, 5))
+def test_output_size_is_the_size_conv2d_and_pool2d_give(w, f, p, s):
+    """The one formula agrees with the shapes the ops produce (frameworks' floor when it does not tile)."""
+    if f > w + 2 * p:
+        return
+    x = np.zeros((w, w + 1))
+    expected = (ops.output_size(w, f, p, s, partial="drop"), ops.output_size(w + 1, f, p, s, partial="drop"))
+    assert ops.conv2d(x, np.ones((f, f)), stride=s, padding=p).shape == expected
+    if p == 0:
+        assert ops.pool2d(x, f, s).shape == expected
 
 
 # --- bad arguments ------------------------------------------------------------------------

@@ -88,3 +88,29 @@ def test_progress_bar_obeys_enabled_and_tqdm_disable(monkeypatch, enabled, env, 
     with mock.patch("tqdm.auto.tqdm") as tqdm:
         mnistlab.runtime.progress_bar(range(3), enabled=enabled, unit="x")
     tqdm.assert_called_once_with(range(3), disable=hidden, unit="x")
+
+
+def test_configure_threads_caps_numpys_blas_in_the_running_process():
+    """After NumPy is loaded, environment variables do nothing; configure() must still cap its BLAS.
+
+    Measured: with one thread, a large matrix product keeps about one core busy (CPU time / wall time).
+    """
+    import subprocess
+    import sys
+
+    code = ("import time, numpy as np\n"
+            "from threadpoolctl import threadpool_info\n"
+            "a = np.random.default_rng(0).random((1200, 1200))\n"
+            "a @ a  # NumPy's BLAS is loaded and running before configure()\n"
+            "import mnistlab\n"
+            "mnistlab.configure(threads=1, plots=False)\n"
+            "counts = sorted({pool['num_threads'] for pool in threadpool_info()})\n"
+            "wall, cpu = time.perf_counter(), time.process_time()\n"
+            "for _ in range(8): a @ a\n"
+            "print(counts, (time.process_time() - cpu) / (time.perf_counter() - wall))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    counts, busy = out.rsplit(" ", 1)
+    assert counts == "[1]"
+    assert float(busy) < 1.3  # about one core (two threads keep about two busy on a 2-core machine)
+    assert mnistlab.configure(threads=1, plots=False).threads == 1
+    mnistlab.configure(plots=False)  # back to every core for the tests that follow

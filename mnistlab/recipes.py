@@ -1,0 +1,117 @@
+"""What to train, without TensorFlow: the recipes of the course's CNNs and :class:`TrainConfig`.
+
+A recipe is every hyperparameter of a model as data: the builder in :mod:`mnistlab.models` and its
+arguments (widths, augmentation, dropout), the optimiser, the learning-rate schedule with its numbers,
+the loss. A :class:`TrainConfig` picks a recipe and the data, epochs, batch size and seed. Its
+:meth:`TrainConfig.key` names the trained model in the cache and changes whenever anything that
+changes the trained model does, including the code that builds and trains it. Importing this module
+is light, so the command line checks its options here before TensorFlow is imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from dataclasses import dataclass, field
+from importlib import resources
+
+from mnistlab.errors import MnistlabError
+
+__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "VALIDATION_DIGITS", "ConfigError", "Recipe", "TrainConfig"]
+
+#: Training digits never used for training below 50,000: validation curves are drawn on them.
+VALIDATION_DIGITS = 10_000
+
+
+class ConfigError(MnistlabError):
+    """A training option out of range or unknown; the message names it and what was expected."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one model is built and trained (everything but the data, epochs, batch size and seed)."""
+
+    description: str
+    build: str                                   # a function of mnistlab.models
+    build_args: dict = field(default_factory=dict)
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3                  # the peak, with a schedule
+    schedule: str = "constant"                   # or "warmup-cosine": linear warm-up, then cosine decay
+    warmup_fraction: float = 0.0                 # of all steps, for "warmup-cosine"
+    initial_fraction: float = 1.0                # of the peak, where the warm-up starts
+    final_fraction: float = 1.0                  # of the peak, where the cosine decay ends
+    label_smoothing: float = 0.0
+
+
+#: The course's models. "report" is the student report's CNN trained as the report did (Adam at
+#: Keras' default rate, one-hot labels, categorical cross-entropy).
+RECIPES: dict[str, Recipe] = {
+    "report": Recipe("the report's CNN: 232,650 parameters, Adam", "report_cnn", {"dropout": 0.2}),
+    "compact": Recipe("the course's compact CNN: batch normalisation, global average pooling, shifted digits",
+                      "compact_cnn", {"widths": (32, 64, 128), "shift": 0.075, "rotation": 0.0, "dropout": 0.25},
+                      learning_rate=3e-3, schedule="warmup-cosine", warmup_fraction=0.25, initial_fraction=0.1,
+                      final_fraction=1e-3, label_smoothing=0.1),
+}
+
+_LIMITS = (("train_size", 1, 60_000), ("epochs", 1, 1000), ("batch_size", 1, 60_000), ("seed", 0, 2**32 - 1))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train: a model of :data:`RECIPES` on the first ``train_size`` training digits.
+
+    Raises :class:`ConfigError` for an unknown model or a number out of range.
+    """
+
+    model: str = "report"
+    train_size: int = 60_000
+    epochs: int = 10
+    batch_size: int = 128
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.model not in RECIPES:
+            raise ConfigError(f"model (--model): expected one of {', '.join(RECIPES)}; got {self.model!r}")
+        for name, low, high in _LIMITS:
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not low <= value <= high:
+                raise ConfigError(f"{name} (--{name.replace('_', '-')}): expected a whole number from {low:,} to "
+                                  f"{high:,}; got {value!r}")
+
+    @property
+    def recipe(self) -> Recipe:
+        """The recipe of this config's model."""
+        return RECIPES[self.model]
+
+    @property
+    def validates(self) -> bool:
+        """Whether held-out training digits remain for a validation curve (train_size <= 50,000)."""
+        return self.train_size <= 60_000 - VALIDATION_DIGITS
+
+    def identity(self) -> dict:
+        """Everything the trained model depends on: this config, its recipe, the code, the library versions."""
+        from mnistlab import models
+        from mnistlab.cache import code_digest, versions
+
+        training_code = resources.files("mnistlab").joinpath("training.py").read_text(encoding="utf-8")
+        builder = getattr(models, self.recipe.build)
+        return {"config": dataclasses.asdict(self), "recipe": dataclasses.asdict(self.recipe),
+                "code": {"builder": code_digest(builder), "training": code_digest(training_code)},
+                "versions": versions("mnistlab", "keras", "tensorflow", "numpy")}
+
+    def key(self) -> str:
+        """The cache key: readable settings, then a digest of :meth:`identity`."""
+        from mnistlab.cache import digest
+
+        return (f"{self.model}-n{self.train_size}-e{self.epochs}-b{self.batch_size}-s{self.seed}-"
+                f"{digest(self.identity())}")
+
+
+#: The report's protocol as it meant it: its model on the first 20,000 digits, 10 epochs, batch 128.
+REPORT_PROTOCOL = TrainConfig(model="report", train_size=20_000, epochs=10, batch_size=128)
+
+#: Each model on all 60,000 training digits, as the command line and notebook 06 train them.
+DEFAULTS: dict[str, TrainConfig] = {
+    "report": TrainConfig(model="report", train_size=60_000, epochs=10, batch_size=128),
+    "compact": TrainConfig(model="compact", train_size=60_000, epochs=20, batch_size=128),
+}
