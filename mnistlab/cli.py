@@ -125,13 +125,13 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    from mnistlab.recipes import RECIPES
+    from mnistlab.recipes import DEFAULTS, RECIPES
 
     models = "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
-    parser.add_argument("--model", default="compact", metavar="NAME",
-                        help=f"{models} (default: compact)")
+    epochs = ", ".join(f"{config.epochs} for {name}" for name, config in DEFAULTS.items())
+    parser.add_argument("--model", default="compact", metavar="NAME", help=f"{models} (default: compact)")
     parser.add_argument("--train-size", type=int, help="first N training digits (default: 60000)")
-    parser.add_argument("--epochs", type=int, help="epochs (default: 10 for report, 20 for compact)")
+    parser.add_argument("--epochs", type=int, help=f"epochs (default: {epochs})")
     parser.add_argument("--batch-size", type=int, help="batch size (default: 128)")
     parser.add_argument("--seed", type=int, help="random seed of the weights and the data order (default: 42)")
 

@@ -71,3 +71,23 @@ def test_data_command_verifies_checksums():
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("verified") == 4
     assert "6bbc9ace898e44ae57da46a324031adb" in out.stdout and "CC BY-SA 3.0" in out.stdout
+
+
+def test_every_input_error_is_one_class_reported_by_main_in_one_line(capsys, tmp_path):
+    from mnistlab.data import DataError
+    from mnistlab.errors import MnistlabError
+    from mnistlab.photo import DigitImageError
+    from mnistlab.recipes import ConfigError
+
+    assert all(issubclass(cls, MnistlabError) for cls in (DataError, DigitImageError, ConfigError))
+    assert main(["course", "--notebooks", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"mnistlab course: {tmp_path / 'nowhere'}: no such folder of notebooks (run from the course's root, " \
+                  "or pass --notebooks)\n"
+    assert main(["course", "--notebooks", str(tmp_path), "--build", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--epochs", "many"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == ("mnistlab train: argument --epochs: invalid int value: 'many' "
+                                       "(see 'mnistlab train --help')\n")
