@@ -33,6 +33,7 @@ __all__ = [
     "resolve_padding",
     "same_padding",
     "softmax",
+    "tiles",
 ]
 
 _COLUMN_BUDGET = 1 << 20  # elements of the im2col buffer: 4 MB of float32, which stays in cache
@@ -79,6 +80,11 @@ def output_size_formula(w: int, f: int, p: int = 0, s: int = 1) -> str:
     return f"({w} - {f} + 2*{p}) / {s} + 1 = {span / s + 1:g}"
 
 
+def tiles(w: int, f: int, p: int = 0, s: int = 1) -> bool:
+    """Whether an f-wide filter at stride s tiles a w-wide input padded by p exactly: (W - F + 2P) % S == 0."""
+    return (w - f + 2 * p) % s == 0
+
+
 def output_size(w: int, f: int, p: int = 0, s: int = 1, *, partial: Literal["error", "drop"] = "error") -> int:
     """The output width of a convolution or pooling: (W - F + 2P) / S + 1.
 
@@ -99,7 +105,7 @@ def output_size(w: int, f: int, p: int = 0, s: int = 1, *, partial: Literal["err
     if span < 0:
         raise ValueError(f"f: a filter of {f} does not fit an input of {w} padded by {p} on each side "
                          f"(needs f <= w + 2p = {w + 2 * p})")
-    if span % s and partial == "error":
+    if partial == "error" and not tiles(w, f, p, s):
         raise ValueError(f"(W - F + 2P) / S + 1 = {output_size_formula(w, f, p, s)} is not a whole "
                          f"number: a {f}-wide filter at stride {s} does not tile this input. Frameworks drop the "
                          f"last partial window and give floor({span}/{s}) + 1 = {span // s + 1} "

@@ -34,7 +34,7 @@ def shape_message(h: int, w: int, f: int, p: int, s: int) -> tuple[str, bool]:
     parts, sizes, tiles = [], [], True
     for name, size in ((("each side", h),) if h == w else (("height", h), ("width", w))):
         out = ops.output_size(size, f, p, s, partial="drop")
-        whole = (size - f + 2 * p) % s == 0
+        whole = ops.tiles(size, f, p, s)
         tiles &= whole
         formula = ops.output_size_formula(size, f, p, s)
         parts.append(f"{name}: {formula}" if whole else

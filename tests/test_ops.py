@@ -280,6 +280,7 @@ def test_output_size_that_does_not_tile_says_what_frameworks_do():
     with pytest.raises(ValueError, match="does not fit"):
         ops.output_size(2, 5)
     assert ops.output_size(6, 3, 0, 2, partial="drop") == 2
+    assert not ops.tiles(6, 3, 0, 2) and ops.tiles(5, 3, 0, 2) and ops.tiles(28, 3, 1, 1)
     assert ops.output_size_formula(6, 3, 0, 2) == "(6 - 3 + 2*0) / 2 + 1 = 2.5"
     with pytest.raises(ValueError, match="partial: expected 'error' or 'drop'"):
         ops.output_size(6, 3, partial="floor")
