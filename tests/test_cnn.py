@@ -102,8 +102,9 @@ def test_a_stale_cache_entry_is_retrained(cache):
     assert training.load_or_train(TINY, progress=False, warn=pytest.fail).from_cache
 
 
-@pytest.mark.parametrize("how", ["truncated weights", "weights not a model", "empty metadata", "invalid JSON",
-                                 "wrong schema", "weights without metadata"])
+# Every corruption of an entry is covered without TensorFlow in test_cache.py; here the two that a model adds:
+# weights cut short, and weights that match their checksum yet are no model Keras can load.
+@pytest.mark.parametrize("how", ["truncated weights", "weights not a model"])
 def test_a_broken_model_entry_is_a_miss_said_once_then_replaced(cache, tiny_model, how):
     import shutil
 
@@ -112,21 +113,13 @@ def test_a_broken_model_entry_is_a_miss_said_once_then_replaced(cache, tiny_mode
     weights = training.load_or_train(TINY, progress=False, warn=pytest.fail).path
     if how == "truncated weights":
         weights.write_bytes(weights.read_bytes()[:5000])
-    elif how == "weights not a model":  # intact by its checksum, yet Keras cannot load it
+    else:  # intact by its checksum, yet Keras cannot load it
         weights.write_bytes(b"PK not a zip")
         record = json.loads(meta.read_text())
         import hashlib
 
         record["files"]["model.keras"] = hashlib.sha256(b"PK not a zip").hexdigest()
         meta.write_text(json.dumps(record))
-    elif how == "empty metadata":
-        meta.write_text("")
-    elif how == "invalid JSON":
-        meta.write_text("{")
-    elif how == "wrong schema":
-        meta.write_text(json.dumps({"schema": 0}))
-    else:
-        meta.unlink()
     warnings = []
     again = training.load_or_train(TINY, progress=False, warn=warnings.append)
     assert not again.from_cache and len(warnings) == 1 and warnings[0].startswith("cache: ignoring ")
