@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
+
+from mnistlab import cache
 
 __all__ = [
     "REPORT_ACCURACY",
@@ -164,7 +166,7 @@ def learning_curve(make_models, sizes: Iterable[int], x_train: np.ndarray, y_tra
 
 
 def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, seed: int = 42,
-                    progress: bool = True, warn=None):
+                    progress: bool = True, warn: Callable[[str], None] = cache.warn):
     """The :func:`compare` table of the report's models (or, with ``pca=True``, the PCA pipelines) on
     the first ``train_size`` training digits and the test digits, and each model's predictions.
 
@@ -175,7 +177,6 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
     """
     import pandas as pd
 
-    from mnistlab import cache
     from mnistlab.data import load_mnist
 
     models = pca_models(seed=seed) if pca else report_models(seed=seed)
@@ -183,8 +184,7 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
                 "code": cache.code_digest(features, evaluate, compare),
                 "versions": cache.versions("mnistlab", "scikit-learn", "numpy", "pandas")}
     key = f"baselines-{'pca' if pca else 'report'}-n{train_size}-s{seed}-{cache.digest(identity)}"
-    log = warn or cache.warn
-    entry = cache.load(key, required=("table", "predictions"), log=log)
+    entry = cache.load(key, required=("table", "predictions"), log=warn)
     if entry is not None:
         try:
             table = pd.DataFrame(**entry.meta["table"])
@@ -194,7 +194,7 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
                 raise ValueError("the predictions do not match the table's models and the 10,000 test digits")
             return table, predictions
         except (TypeError, ValueError, KeyError) as exc:
-            log(f"cache: ignoring {entry.folder}: its table cannot be read ({exc}); computing it again")
+            warn(f"cache: ignoring {entry.folder}: its table cannot be read ({exc}); computing it again")
     (x_train, y_train), (x_test, y_test) = load_mnist()
     predictions: dict = {}
     table = compare(models, x_train[:train_size], y_train[:train_size], x_test, y_test, predictions=predictions,

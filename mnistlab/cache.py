@@ -98,12 +98,10 @@ def _sha256(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def _check(folder: Path, key: str, required: Iterable[str] = (), matches: Mapping | None = None
-           ) -> tuple[str | None, dict | None]:
-    """``(problem, record)``: why the entry in ``folder`` cannot be used (``None`` when it can), and its record."""
-    meta_path = folder / _META
+def _record(folder: Path, key: str) -> tuple[str | None, dict | None]:
+    """``(problem, record)``: the entry's ``meta.json`` read and its layout checked (not its files)."""
     try:
-        record = json.loads(meta_path.read_text(encoding="utf-8"))
+        record = json.loads((folder / _META).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return f"{_META} is missing (an interrupted write, or files put there by hand)", None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -115,13 +113,23 @@ def _check(folder: Path, key: str, required: Iterable[str] = (), matches: Mappin
     if (record.get("key") != key or not isinstance(meta, dict) or not isinstance(files, dict)
             or not isinstance(version, str) or Path(version).name != version or version.startswith(".")):
         return f"{_META} does not describe the entry {key}", None
+    return None, record
+
+
+def _check(folder: Path, key: str, required: Iterable[str] = (), matches: Mapping | None = None
+           ) -> tuple[str | None, dict | None]:
+    """``(problem, record)``: why the entry in ``folder`` cannot be used (``None`` when it can), and its record."""
+    problem, record = _record(folder, key)
+    if problem is not None:
+        return problem, None
+    version, meta = record["version"], record["meta"]
     missing = [name for name in required if name not in meta]
     if missing:
         return f"{_META} lacks {missing}", None
     for name, expected in (matches or {}).items():
         if meta.get(name) != expected:
             return f"its {name} differs from the one asked for", None
-    for name, checksum in files.items():
+    for name, checksum in record["files"].items():
         path = folder / version / name
         if not path.is_file():
             return f"{version}/{name} is missing", None
@@ -162,7 +170,7 @@ def _fsync(path: Path) -> None:
 
 def _collect(folder: Path) -> None:
     """Remove versions that ``meta.json`` no longer names once they are old, and what crashed writers left."""
-    _, record = _check(folder, folder.name)
+    _, record = _record(folder, folder.name)  # which version is current: no need to hash its files again
     current = record["version"] if record else None
     now = time.time()
     for path in folder.iterdir():
@@ -212,8 +220,9 @@ def save(key: str, meta: Mapping, files: Mapping[str, Callable[[Path], object]] 
             write(building / name)
             _fsync(building / name)
             checksums[name] = _sha256(building / name)
-        if not replace and _check(folder, key)[0] is None:
-            return load(key) or Entry(key, dict(meta), folder)
+        existing = None if replace else load(key, log=lambda line: None)
+        if existing is not None:
+            return existing  # another process computed it: keep theirs
         os.rename(building, folder / version)
         record = {"schema": SCHEMA, "key": key, "version": version, "meta": dict(meta), "files": checksums}
         fd, name = tempfile.mkstemp(prefix=".meta.", suffix=".tmp", dir=folder)

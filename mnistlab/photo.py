@@ -60,12 +60,12 @@ def _grayscale(source: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]
                     background = Image.new("RGBA", picture.size, "white")  # transparent drawings: ink on white
                     picture = Image.alpha_composite(background, picture.convert("RGBA"))
                 return np.asarray(picture.convert("L"), dtype=np.float64), str(path)
+    except DigitImageError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DigitImageError(f"{path}: refused as a possible decompression bomb ({exc}); expected a photo "
                               "or drawing of one digit") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, DigitImageError):
-            raise
         raise DigitImageError(f"{path}: not a readable image ({exc}); expected a PNG or JPEG of one digit") from exc
 
 
