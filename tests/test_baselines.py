@@ -88,7 +88,8 @@ def test_cli_rejects_bad_arguments(capsys):
     assert main(["baselines", "--models", "perceptron"]) == 2
     assert "unknown ['perceptron']" in capsys.readouterr().err
     assert main(["baselines", "--train-size", "0"]) == 2
-    assert "mnistlab baselines: --train-size: expected a whole number from 1 to 60,000; got 0\n" == capsys.readouterr().err
+    expected = "mnistlab baselines: --train-size: expected a whole number from 1 to 60,000; got 0\n"
+    assert expected == capsys.readouterr().err
 
 
 def test_load_or_compare_caches_table_and_predictions(tmp_path, monkeypatch):

@@ -256,9 +256,10 @@ def test_cli_predict_reads_pngs_and_answers(tmp_path, tiny_model, monkeypatch, c
     paths = [str(_save_digit_png(tmp_path / f"digit{i}.png", x_test[i])) for i in range(4)]
     (tmp_path / "broken.png").write_text("nope")
     (tmp_path / "notes.txt").write_text("a text file")
-    bad = [str(tmp_path / "broken.png"), str(_huge_png(tmp_path / "bomb.png")), str(tmp_path), str(tmp_path / "notes.txt"),
-           str(tmp_path / "missing.png")]
-    args = ["predict", paths[0], *bad, *paths[1:], "--model", "report", "--train-size", "3000", "--epochs", "2", "--quiet"]
+    bad = [str(tmp_path / "broken.png"), str(_huge_png(tmp_path / "bomb.png")), str(tmp_path),
+           str(tmp_path / "notes.txt"), str(tmp_path / "missing.png")]
+    options = ["--model", "report", "--train-size", "3000", "--epochs", "2", "--quiet"]
+    args = ["predict", paths[0], *bad, *paths[1:], *options]
     assert main(args) == 1  # some images unreadable: the others are still predicted
     out, err = capsys.readouterr()
     answers = [int(line.split(": ")[1].split()[0]) for line in out.strip().splitlines()]

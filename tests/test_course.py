@@ -82,8 +82,8 @@ def test_every_input_error_is_one_class_reported_by_main_in_one_line(capsys, tmp
     assert all(issubclass(cls, MnistlabError) for cls in (DataError, DigitImageError, ConfigError))
     assert main(["course", "--notebooks", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
-    assert err == f"mnistlab course: {tmp_path / 'nowhere'}: no such folder of notebooks (run from the course's root, " \
-                  "or pass --notebooks)\n"
+    assert err == (f"mnistlab course: {tmp_path / 'nowhere'}: no such folder of notebooks "
+                   "(run from the course's root, or pass --notebooks)\n")
     assert main(["course", "--notebooks", str(tmp_path), "--build", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     with pytest.raises(SystemExit) as exit_info:
