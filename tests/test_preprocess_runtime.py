@@ -111,6 +111,8 @@ def test_configure_threads_caps_numpys_blas_in_the_running_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     counts, busy = out.rsplit(" ", 1)
     assert counts == "[1]"
-    assert float(busy) < 1.3  # about one core (two threads keep about two busy on a 2-core machine)
+    # About one core; two threads keep about two busy on a 2-core machine. The margin covers the
+    # interpreter's own threads and a noisy neighbour (1.31 was seen once on a one-thread run).
+    assert float(busy) < 1.6
     assert mnistlab.configure(threads=1, plots=False).threads == 1
     mnistlab.configure(plots=False)  # back to every core for the tests that follow
