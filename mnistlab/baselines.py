@@ -23,6 +23,7 @@ __all__ = [
     "features",
     "learning_curve",
     "load_or_compare",
+    "load_or_curve",
     "pca_models",
     "report_models",
 ]
@@ -140,7 +141,7 @@ def display_table(table, reference: Mapping[str, float] | None = None):
 
 def learning_curve(make_models, sizes: Iterable[int], x_train: np.ndarray, y_train: np.ndarray,
                    x_test: np.ndarray, y_test: np.ndarray, *, skip: Mapping[str, int] | None = None,
-                   known=None, progress: bool = True):
+                   progress: bool = True):
     """Accuracy and fit time of every model against training-set size, on identical nested subsets.
 
     For each size n the models train on the first n training digits (the same for every model) and
@@ -149,26 +150,44 @@ def learning_curve(make_models, sizes: Iterable[int], x_train: np.ndarray, y_tra
     rows are reused for its size instead of fitting again. Returns a long table: model, train
     digits, accuracy, fit_s, predict_s.
     """
-    import pandas as pd
 
     skip = dict(skip or {})
     parts = []
     for n in sizes:
         if n > len(x_train):
             raise ValueError(f"sizes: {n} is more than the {len(x_train)} training digits")
-        if known is not None and (known["train digits"] == n).all():
-            parts.append(known.reset_index())
-            continue
         models = {name: m for name, m in make_models().items() if n <= skip.get(name, n)}
         parts.append(compare(models, x_train[:n], y_train[:n], x_test, y_test, progress=progress).reset_index())
-    columns = ["model", "train digits", "accuracy", "fit_s", "predict_s"]
-    return pd.concat(parts, ignore_index=True)[columns]
+    return _long_table(parts)
+
+
+def _long_table(parts: list):
+    import pandas as pd
+
+    return pd.concat(parts, ignore_index=True)[["model", "train digits", "accuracy", "fit_s", "predict_s"]]
+
+
+def load_or_curve(sizes: Iterable[int], *, skip: Mapping[str, int] | None = None, seed: int = 42,
+                  progress: bool = True, warn: Callable[[str], None] = cache.warn):
+    """:func:`learning_curve` of the report's models, each size through :func:`load_or_compare` (cached).
+
+    ``skip`` maps a model name to the largest size to fit it on. A size already fitted (the report's
+    20,000 digits by notebook 04's first table) is read from the cache, not fitted again.
+    """
+    skip = dict(skip or {})
+    parts = []
+    for n in sizes:
+        left_out = tuple(name for name, largest in skip.items() if n > largest)
+        table, _ = load_or_compare(n, seed=seed, exclude=left_out, progress=progress, warn=warn)
+        parts.append(table.reset_index())
+    return _long_table(parts)
 
 
 def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, seed: int = 42,
-                    progress: bool = True, warn: Callable[[str], None] = cache.warn):
+                    exclude: Iterable[str] = (), progress: bool = True, warn: Callable[[str], None] = cache.warn):
     """The :func:`compare` table of the report's models (or, with ``pca=True``, the PCA pipelines) on
     the first ``train_size`` training digits and the test digits, and each model's predictions.
+    ``exclude`` leaves models out by name (a slow fit).
 
     Computed once and kept in the user's cache (:mod:`mnistlab.cache`) under a key made of the
     models' settings, the code that fits and scores them and the library versions, so that notebook
@@ -180,6 +199,12 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
     from mnistlab.data import load_mnist
 
     models = pca_models(seed=seed) if pca else report_models(seed=seed)
+    unknown = set(exclude) - set(models)
+    if unknown:
+        raise ValueError(f"exclude: {sorted(unknown)} are not among the models {list(models)}")
+    models = {name: model for name, model in models.items() if name not in set(exclude)}
+    if not 1 <= train_size <= 60_000:
+        raise ValueError(f"train_size: expected 1 to 60,000 training digits, got {train_size}")
     identity = {"train_size": train_size, "models": {name: repr(m) for name, m in models.items()},
                 "code": cache.code_digest(features, evaluate, compare),
                 "versions": cache.versions("mnistlab", "scikit-learn", "numpy", "pandas")}

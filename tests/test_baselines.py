@@ -58,17 +58,32 @@ def test_display_table_puts_the_report_beside_ours(small):
     assert "report %" not in baselines.display_table(table).columns
 
 
-def test_learning_curve_nested_subsets_skip_and_reuse(small):
+def test_learning_curve_nested_subsets_and_skip(small):
     x, y, xt, yt = small
-    known = baselines.compare(baselines.report_models(), x[:400], y[:400], xt, yt, progress=False)
     curve = baselines.learning_curve(baselines.report_models, [100, 400, 600], x, y, xt, yt,
-                                     skip={"SVM": 400}, known=known, progress=False)
+                                     skip={"SVM": 400}, progress=False)
     assert set(curve["train digits"]) == {100, 400, 600}
     assert "SVM" not in set(curve[curve["train digits"] == 600]["model"])
-    reused = curve[curve["train digits"] == 400].set_index("model")
-    np.testing.assert_array_equal(reused["fit_s"], known["fit_s"])  # not fitted again
+    assert len(curve) == 4 + 4 + 3
     with pytest.raises(ValueError, match="sizes: 601 is more than the 600 training digits"):
         baselines.learning_curve(baselines.report_models, [601], x, y, xt, yt, progress=False)
+
+
+def test_load_or_curve_fits_each_size_once_through_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path))
+    table, _ = baselines.load_or_compare(150, progress=False)  # as notebook 04's first table
+    curve = baselines.load_or_curve([100, 150, 200], skip={"SVM": 150}, progress=False)
+    assert len(curve) == 4 + 4 + 3 and "SVM" in set(curve[curve["train digits"] == 150]["model"])
+    assert "SVM" not in set(curve[curve["train digits"] == 200]["model"])
+    reused = curve[curve["train digits"] == 150].set_index("model")
+    np.testing.assert_array_equal(reused["fit_s"], table.loc[reused.index, "fit_s"])  # the table's fits, reused
+    again = baselines.load_or_curve([100, 150, 200], skip={"SVM": 150}, progress=False)
+    np.testing.assert_array_equal(again["fit_s"], curve["fit_s"])  # nothing fitted again
+    assert len(list(tmp_path.glob("baselines-report-*/meta.json"))) == 3
+    with pytest.raises(ValueError, match=r"exclude: \['perceptron'\] are not among the models"):
+        baselines.load_or_compare(100, exclude=["perceptron"])
+    with pytest.raises(ValueError, match="train_size: expected 1 to 60,000 training digits, got 0"):
+        baselines.load_or_compare(0)
 
 
 def test_pca_models_help_knn(small):
