@@ -109,6 +109,9 @@ def _predict(args: argparse.Namespace) -> int:
     from mnistlab.photo import DigitImageError, prepare_digit
 
     trained = _trained(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
+    if not args.quiet:
+        print(f"{trained.config.model} model: {100 * trained.test_accuracy:.2f}% test accuracy, trained in "
+              f"{trained.train_seconds:.0f} s", file=sys.stderr)
     status = 0
     for path in args.images:
         try:
@@ -125,11 +128,12 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    from mnistlab.recipes import DEFAULTS, RECIPES
+    from mnistlab.recipes import DEFAULT_MODEL, DEFAULTS, RECIPES
 
     models = "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
     epochs = ", ".join(f"{config.epochs} for {name}" for name, config in DEFAULTS.items())
-    parser.add_argument("--model", default="compact", metavar="NAME", help=f"{models} (default: compact)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                        help=f"{models} (default: {DEFAULT_MODEL})")
     parser.add_argument("--train-size", type=int, help="first N training digits (default: 60000)")
     parser.add_argument("--epochs", type=int, help=f"epochs (default: {epochs})")
     parser.add_argument("--batch-size", type=int, help="batch size (default: 128)")

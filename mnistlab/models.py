@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mnistlab.runtime import import_tensorflow
 
-__all__ = ["compact_cnn", "forward_flops", "report_cnn"]
+__all__ = ["course_cnn", "forward_flops", "layer_flops", "report_cnn"]
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
@@ -37,53 +37,71 @@ def report_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
     return keras.Sequential(layers, name="report_cnn" if pooling else "report_cnn_no_pooling")
 
 
-def compact_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, *,
-                widths: tuple[int, int, int] = (32, 64, 128), shift: float = 0.075, rotation: float = 0.0,
-                dropout: float = 0.25):
-    """The course's own model: small, fast on a CPU, and more accurate than the report's.
+def course_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, *,
+               widths: tuple[int, ...] = (32, 64, 128), kernel_size: int = 3,
+               pools: tuple[bool, ...] = (True, True, False), batch_norm: bool = True, bn_momentum: float = 0.9,
+               head: str = "flatten", shift: float = 0.1, rotation: float = 0.0, dropout: float = 0.25,
+               name: str = "course_cnn"):
+    """The course's own CNNs (the quick and the best model of :mod:`mnistlab.recipes`): fast on a CPU.
 
-    Three 3x3 convolutions with batch normalisation (32 -> pool -> 64 -> pool -> 128), then global
-    average pooling instead of a large dense layer, and dropout. While training, each digit is
-    shifted by up to ``shift`` of its size (0.075: 2 pixels) and turned by up to ``rotation`` of a
-    full turn (0.022: 8 degrees); 0 turns either off. Augmentation layers do nothing at prediction.
+    One block per entry of ``widths``: a ``kernel_size`` convolution ("valid", no bias: the
+    normalisation adds its own), 2x2 max pooling where ``pools`` says so, batch normalisation, ReLU.
+    Normalising after the pooling costs a quarter of normalising before it (``batch_norm=False``: a
+    bias and ReLU instead). The normalisation's running averages, used at prediction, follow the
+    batches with ``bn_momentum`` 0.9 rather than Keras' 0.99: after a short training the 0.99 averages
+    still lag behind the weights (measured on the quick model: 98.5% instead of 99.0%). Then the maps
+    are flattened (``head="average"``: averaged over positions), dropped out at rate ``dropout`` while
+    training, and a dense layer gives the softmax.
+    While training, each digit is shifted by up to ``shift`` of its size (0.1: 2.8 pixels) and turned by
+    up to ``rotation`` of a full turn (0.03: 11 degrees); 0 turns either off. Neither acts at prediction.
     """
     keras = import_tensorflow().keras
-    w1, w2, w3 = widths
-
-    def conv_bn(filters, padding, name):
-        return [keras.layers.Conv2D(filters, 3, padding=padding, use_bias=False, name=name),
-                keras.layers.BatchNormalization(name=f"{name}_bn"),
-                keras.layers.Activation("relu", name=f"{name}_relu")]
-
+    if len(pools) != len(widths):
+        raise ValueError(f"pools: expected one entry per convolution ({len(widths)}), got {len(pools)}")
+    if head not in ("flatten", "average"):
+        raise ValueError(f"head: expected 'flatten' or 'average', got {head!r}")
     layers = [keras.Input(shape=input_shape, name="digit")]
     if rotation:
         layers.append(keras.layers.RandomRotation(rotation, fill_mode="constant", name="rotate"))
     if shift:
         layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="constant", name="shift"))
-    layers += [*conv_bn(w1, "valid", "conv1"), keras.layers.MaxPooling2D(2, name="pool1"),
-               *conv_bn(w2, "same", "conv2"), keras.layers.MaxPooling2D(2, name="pool2"),
-               *conv_bn(w3, "valid", "conv3"),
-               keras.layers.GlobalAveragePooling2D(name="average"),
+    for i, (filters, pool) in enumerate(zip(widths, pools, strict=True), start=1):
+        layers.append(keras.layers.Conv2D(filters, kernel_size, use_bias=not batch_norm, name=f"conv{i}"))
+        if pool:
+            layers.append(keras.layers.MaxPooling2D(2, name=f"pool{i}"))
+        if batch_norm:
+            layers.append(keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}"))
+        layers.append(keras.layers.Activation("relu", name=f"relu{i}"))
+    layers += [keras.layers.Flatten(name="flatten") if head == "flatten"
+               else keras.layers.GlobalAveragePooling2D(name="average"),
                keras.layers.Dropout(dropout, name="dropout"),
                keras.layers.Dense(num_classes, activation="softmax", name="probabilities")]
-    return keras.Sequential(layers, name="compact_cnn")
+    return keras.Sequential(layers, name=name)
 
 
-def forward_flops(model) -> int:
-    """Floating-point operations for one image through the model's convolutions and dense layers.
+def layer_flops(model) -> dict[str, int]:
+    """Floating-point operations for one image in each convolution and dense layer, by layer name.
 
     Two per multiply-add: a Conv2D costs 2 * OH * OW * K * KH * KW * C, a Dense layer 2 * in * out.
-    Pooling, activations and normalisation are left out (a few percent). A training step costs about
-    three times the forward pass (forward, then gradients for the inputs and for the weights).
+    Pooling, activations and normalisation are left out (a few percent).
     """
-    total = 0
+    flops = {}
     for layer in model.layers:
         kind = type(layer).__name__
         if kind == "Conv2D":
             _, oh, ow, k = layer.output.shape
             kh, kw, c, _ = layer.kernel.shape
-            total += 2 * oh * ow * k * kh * kw * c
+            flops[layer.name] = int(2 * oh * ow * k * kh * kw * c)
         elif kind == "Dense":
             n_in, n_out = layer.kernel.shape
-            total += 2 * n_in * n_out
-    return int(total)
+            flops[layer.name] = int(2 * n_in * n_out)
+    return flops
+
+
+def forward_flops(model) -> int:
+    """Floating-point operations for one image through the model (the sum of :func:`layer_flops`).
+
+    A training step costs about three times the forward pass (forward, then the gradients for the
+    inputs and for the weights).
+    """
+    return sum(layer_flops(model).values())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ from mnistlab.runtime import import_tensorflow
 tf = import_tensorflow()
 keras = tf.keras
 
-__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "STEPS_PER_EXECUTION", "TrainConfig", "Trained", "build",
-           "load_or_train", "seeded", "train", "training_data"]
+__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "STEPS_PER_EXECUTION", "EpochLines", "TrainConfig", "Trained",
+           "build", "cached", "is_recipe", "keep", "load_or_train", "seeded", "setup", "train", "training_data",
+           "warmup_cosine"]
 
 _MODEL_FILE = "model.keras"
 
@@ -63,20 +65,30 @@ def training_data(config: TrainConfig):
     return prepare(x_train[:n], y_train[:n]), validation, prepare(x_test, y_test)
 
 
-class _EpochLines(keras.callbacks.Callback):
-    """One readable line per epoch: loss, accuracy, validation accuracy, seconds."""
+class EpochLines(keras.callbacks.Callback):
+    """A ``fit`` callback: one readable line per epoch (loss, accuracy, validation accuracy, seconds).
 
-    def __init__(self, epochs: int, print_fn=print) -> None:
+    Also keeps the seconds ``fit`` spent in its epochs, in :attr:`seconds`.
+    """
+
+    def __init__(self, print_fn=print) -> None:
         super().__init__()
-        self.epochs, self.print_fn = epochs, print_fn
+        self.print_fn, self.seconds = print_fn, 0.0
+
+    def on_train_begin(self, logs=None):
+        self.fit_start = time.perf_counter()
+
+    def on_train_end(self, logs=None):
+        self.seconds = time.perf_counter() - self.fit_start
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        epochs = self.params.get("epochs") or "?"
         val = f"  validation accuracy {100 * logs['val_accuracy']:6.2f}%" if "val_accuracy" in logs else ""
-        self.print_fn(f"epoch {epoch + 1:2d}/{self.epochs}  loss {logs['loss']:.4f}  "
+        self.print_fn(f"epoch {epoch + 1:2d}/{epochs}  loss {logs['loss']:.4f}  "
                       f"accuracy {100 * logs['accuracy']:6.2f}%{val}  ({time.perf_counter() - self.start:.1f} s)")
 
 
@@ -86,18 +98,27 @@ class _EpochLines(keras.callbacks.Callback):
 STEPS_PER_EXECUTION = 16
 
 
+def warmup_cosine(peak: float, total_steps: int, *, warmup_fraction: float = 0.2, initial_fraction: float = 0.1,
+                  final_fraction: float = 1e-3):
+    """A learning-rate schedule for ``total_steps`` steps: a linear warm-up, then a cosine decay.
+
+    The rate climbs from ``initial_fraction * peak`` to ``peak`` in the first ``warmup_fraction`` of
+    the steps, then falls along a half cosine to ``final_fraction * peak``: large steps while the
+    weights are far from good, small ones to settle at the end (a "one-cycle" schedule).
+    """
+    warmup = max(1, int(warmup_fraction * total_steps))
+    return keras.optimizers.schedules.CosineDecay(peak * initial_fraction, total_steps - warmup,
+                                                  alpha=final_fraction, warmup_target=peak, warmup_steps=warmup)
+
+
 def _schedule(config: TrainConfig, steps_per_epoch: int):
     recipe = config.recipe
-    peak = recipe.learning_rate
     if recipe.schedule == "constant":
-        return peak
+        return recipe.learning_rate
     if recipe.schedule != "warmup-cosine":
         raise ValueError(f"{config.model}: schedule: expected 'constant' or 'warmup-cosine', got {recipe.schedule!r}")
-    total = config.epochs * steps_per_epoch
-    warmup = max(1, int(recipe.warmup_fraction * total))
-    return keras.optimizers.schedules.CosineDecay(peak * recipe.initial_fraction, total - warmup,
-                                                  alpha=recipe.final_fraction, warmup_target=peak,
-                                                  warmup_steps=warmup)
+    return warmup_cosine(recipe.learning_rate, config.epochs * steps_per_epoch, warmup_fraction=recipe.warmup_fraction,
+                         initial_fraction=recipe.initial_fraction, final_fraction=recipe.final_fraction)
 
 
 @contextlib.contextmanager
@@ -129,55 +150,123 @@ def _compiled(config: TrainConfig, steps_per_execution: int):
     model = getattr(models, recipe.build)(**recipe.build_args)
     steps = -(-config.train_size // config.batch_size)
     optimizer = keras.optimizers.Adam(learning_rate=_schedule(config, steps))
-    loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+    # The loss by its name where the recipe adds nothing to it: the way a learner writes it in a notebook.
+    loss = (keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing) if recipe.label_smoothing
+            else "categorical_crossentropy")
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return model
+
+
+def setup(model) -> str:
+    """What makes a compiled model the one it is, as text: its layers, optimiser and loss (not its weights)."""
+    loss = model.loss if isinstance(model.loss, str) else keras.losses.serialize(model.loss)
+    optimizer = keras.optimizers.serialize(model.optimizer)
+    optimizer["config"].pop("name", None)  # "adam", "adam_1", ...: a counter, not a setting
+    return json.dumps({"model": model.get_config(), "optimizer": optimizer, "loss": loss}, sort_keys=True,
+                      default=str)
+
+
+def is_recipe(config: TrainConfig, model) -> bool:
+    """Whether ``model`` is built and compiled exactly as ``config``'s recipe builds it (weights aside).
+
+    Building the reference draws no random number the caller will see: Python's and NumPy's generators
+    are put back, and TensorFlow's global seed is not touched.
+    """
+    saved = random.getstate(), np.random.get_state()
+    try:
+        reference = _compiled(config, STEPS_PER_EXECUTION)
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+    return setup(reference) == setup(model)
 
 
 def train(config: TrainConfig, *, progress: bool = True, print_fn=print) -> Trained:
     """Train a model for a config (seeded: the same config gives the same model on this machine)."""
     (x, y), validation, (x_test, y_test) = training_data(config)
-    callbacks = [_EpochLines(config.epochs, print_fn)] if progress else []
+    lines = EpochLines(print_fn if progress else (lambda line: None))
     with seeded(config.seed):
         model = _compiled(config, STEPS_PER_EXECUTION)
-        start = time.perf_counter()
         history = model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=validation,
-                            shuffle=True, verbose=0, callbacks=callbacks)
-        seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    return Trained(model, config, {k: [float(v) for v in vs] for k, vs in history.history.items()}, seconds,
+                            shuffle=True, verbose=0, callbacks=[lines])
+    return _trained(config, model, history.history, lines.seconds, (x_test, y_test))
+
+
+def _trained(config: TrainConfig, model, history: dict, seconds: float, test=None) -> Trained:
+    if test is None:
+        *_, test = training_data(config)
+    _, accuracy = model.evaluate(*test, batch_size=1000, verbose=0)
+    return Trained(model, config, {k: [float(v) for v in vs] for k, vs in history.items()}, float(seconds),
                    float(accuracy))
+
+
+def cached(config: TrainConfig, model=None, *, progress: bool = True, print_fn=print,
+           warn=cache.warn) -> Trained | None:
+    """The cached trained model for a config (loaded in Keras' safe mode), or ``None`` if there is none.
+
+    With ``model`` (one the caller built and compiled, for instance in a notebook): ``None`` unless it is
+    the recipe's model (:func:`is_recipe`); when found, the trained weights are loaded into ``model``.
+    A cache entry that cannot be used is reported in one line through ``warn`` (stderr by default).
+    """
+    if model is not None and not is_recipe(config, model):
+        if progress:
+            print_fn(f"this model is not the {config.model} recipe's: it is trained, not taken from the cache")
+        return None
+    key = config.key()
+    entry = cache.load(key, required=("history", "train_seconds", "test_accuracy"),
+                       matches={"config": dataclasses.asdict(config)}, log=warn)
+    if entry is None:
+        return None
+    try:
+        loaded = keras.models.load_model(entry.file(_MODEL_FILE), safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable model is a cache miss, said in one line
+        warn(f"cache: ignoring {entry.folder}: {_MODEL_FILE} does not load ({type(exc).__name__}: {exc}); "
+             "training it again")
+        return None
+    if model is not None:
+        model.set_weights(loaded.get_weights())
+    meta = entry.meta
+    if progress:
+        print_fn(f"loaded the {config.model} model from the cache ({key}): "
+                 f"{100 * meta['test_accuracy']:.2f}% test accuracy, trained in {meta['train_seconds']:.0f} s")
+    return Trained(loaded if model is None else model, config, meta["history"], meta["train_seconds"],
+                   meta["test_accuracy"], from_cache=True, path=entry.file(_MODEL_FILE))
+
+
+def keep(config: TrainConfig, model, history: dict, seconds: float, *, print_fn=print) -> Trained:
+    """A model trained for ``config`` outside :func:`train` (a notebook's own ``fit``), scored and cached.
+
+    ``history`` is ``fit``'s ``History.history``, ``seconds`` its training time. A model that is not the
+    recipe's (:func:`is_recipe`) is scored but not cached, so it never stands in for the recipe's.
+    """
+    trained = _trained(config, model, history, seconds)
+    if is_recipe(config, model):
+        _save(trained)
+    else:
+        print_fn(f"not cached: this model is not the {config.model} recipe's")
+    return trained
+
+
+def _save(trained: Trained) -> None:
+    meta = {"config": dataclasses.asdict(trained.config), "history": trained.history,
+            "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy}
+    entry = cache.save(trained.config.key(), meta, {_MODEL_FILE: trained.model.save})
+    trained.path = entry.file(_MODEL_FILE)
 
 
 def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True, print_fn=print,
                   warn=cache.warn) -> Trained:
-    """The cached model for a config if there is one (loaded in Keras' safe mode), else train and cache it.
+    """The cached model for a config if there is one (see :func:`cached`), else train and cache it.
 
     Progress goes to ``print_fn``; a cache entry that cannot be used is reported in one line through
     ``warn`` (stderr by default), and the model is trained again and replaces it.
     """
-    key = config.key()
-    entry = None if retrain else cache.load(key, required=("history", "train_seconds", "test_accuracy"),
-                                            matches={"config": dataclasses.asdict(config)}, log=warn)
-    if entry is not None:
-        try:
-            model = keras.models.load_model(entry.file(_MODEL_FILE), safe_mode=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable model is a cache miss, said in one line
-            warn(f"cache: ignoring {entry.folder}: {_MODEL_FILE} does not load ({type(exc).__name__}: {exc}); "
-                 "training it again")
-        else:
-            meta = entry.meta
-            if progress:
-                print_fn(f"loaded {config.model} model from the cache ({key}): "
-                         f"{100 * meta['test_accuracy']:.2f}% test accuracy, trained in {meta['train_seconds']:.0f} s")
-            return Trained(model, config, meta["history"], meta["train_seconds"], meta["test_accuracy"],
-                           from_cache=True, path=entry.file(_MODEL_FILE))
+    found = None if retrain else cached(config, progress=progress, print_fn=print_fn, warn=warn)
+    if found is not None:
+        return found
     if progress:
         print_fn(f"training {config.model} on {config.train_size:,} digits for {config.epochs} epochs "
                  f"(batch {config.batch_size}); it is cached in {cache.cache_dir()} for next time")
     trained = train(config, progress=progress, print_fn=print_fn)
-    meta = {"config": dataclasses.asdict(config), "history": trained.history,
-            "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy}
-    entry = cache.save(key, meta, {_MODEL_FILE: trained.model.save})
-    trained.path = entry.file(_MODEL_FILE)
+    _save(trained)
     return trained

@@ -213,20 +213,23 @@ def test_an_unreadable_baseline_table_is_recomputed(folder):
 def test_keys_cover_every_hyperparameter_of_the_recipe(monkeypatch):
     import dataclasses
 
-    config = TrainConfig(model="compact", train_size=1000, epochs=2)
+    config = TrainConfig(model="best", train_size=1000, epochs=2)
     key = config.key()
-    assert key == TrainConfig(model="compact", train_size=1000, epochs=2).key()
-    assert key.startswith("compact-n1000-e2-b128-s42-")
-    recipe = RECIPES["compact"]
+    assert key == TrainConfig(model="best", train_size=1000, epochs=2).key()
+    assert key.startswith("best-n1000-e2-b128-s42-")
+    recipe = RECIPES["best"]
     changes = [{"learning_rate": 1e-3}, {"warmup_fraction": 0.1}, {"initial_fraction": 0.2},
                {"final_fraction": 0.0}, {"label_smoothing": 0.0}, {"schedule": "constant"},
                {"build_args": {**recipe.build_args, "shift": 0.0}},
                {"build_args": {**recipe.build_args, "rotation": 0.05}},
-               {"build_args": {**recipe.build_args, "widths": (16, 32, 64)}}]
+               {"build_args": {**recipe.build_args, "widths": (16, 32, 64)}},
+               {"build_args": {**recipe.build_args, "kernel_size": 5}},
+               {"build_args": {**recipe.build_args, "pools": (True, False, False)}},
+               {"build_args": {**recipe.build_args, "dropout": 0.1}}]
     for change in changes:
-        monkeypatch.setitem(RECIPES, "compact", dataclasses.replace(recipe, **change))
+        monkeypatch.setitem(RECIPES, "best", dataclasses.replace(recipe, **change))
         assert config.key() != key, change
-    monkeypatch.setitem(RECIPES, "compact", recipe)
+    monkeypatch.setitem(RECIPES, "best", recipe)
     for change in ({"epochs": 3}, {"batch_size": 64}, {"seed": 1}, {"train_size": 999}):
         assert dataclasses.replace(config, **change).key() != key
 
@@ -234,16 +237,16 @@ def test_keys_cover_every_hyperparameter_of_the_recipe(monkeypatch):
 def test_editing_the_model_code_or_a_library_changes_the_key(monkeypatch):
     from mnistlab import models
 
-    config = TrainConfig(model="compact", train_size=1000, epochs=2)
+    config = TrainConfig(model="best", train_size=1000, epochs=2)
     key = config.key()
-    original = models.compact_cnn
+    original = models.course_cnn
 
-    def compact_cnn(*args, **kwargs):  # an edited builder: a different source text
+    def course_cnn(*args, **kwargs):  # an edited builder: a different source text
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(models, "compact_cnn", compact_cnn)
+    monkeypatch.setattr(models, "course_cnn", course_cnn)
     assert config.key() != key
-    monkeypatch.setattr(models, "compact_cnn", original)
+    monkeypatch.setattr(models, "course_cnn", original)
     assert config.key() == key
     real = cache.versions
     monkeypatch.setattr(cache, "versions", lambda *names: {**real(*names), "keras": "99.0"})
@@ -262,7 +265,7 @@ def test_the_training_code_is_in_the_key(monkeypatch):
 
 
 def test_config_errors_name_the_option():
-    with pytest.raises(ConfigError, match=r"model \(--model\): expected one of report, compact; got 'seed'"):
+    with pytest.raises(ConfigError, match=r"model \(--model\): expected one of report, quick, best; got 'seed'"):
         TrainConfig(model="seed")
     with pytest.raises(ConfigError, match=r"batch_size \(--batch-size\): expected a whole number from 1 to 60,000"):
         TrainConfig(batch_size=-1)

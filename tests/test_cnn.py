@@ -48,8 +48,18 @@ def test_report_cnn_is_the_reports_model():
     assert model.get_layer("dense1").count_params() / model.count_params() == pytest.approx(0.88, abs=0.005)
 
 
-def test_compact_cnn_is_smaller():
-    assert models.compact_cnn().count_params() < models.report_cnn().count_params() / 2
+def test_course_models_are_smaller_and_built_as_their_recipes_say():
+    best = training.build(training.DEFAULTS["best"])
+    quick = training.build(training.DEFAULTS["quick"])
+    assert best.count_params() < models.report_cnn().count_params() / 2
+    assert quick.count_params() < best.count_params() / 2
+    assert [layer.name for layer in best.layers][:6] == ["shift", "conv1", "pool1", "bn1", "relu1", "conv2"]
+    assert best.get_layer("flatten").output.shape == (None, 3 * 3 * 256)
+    assert quick.get_layer("flatten").output.shape == (None, 4 * 4 * 24)
+    flops = models.layer_flops(best)
+    assert flops["conv2"] == 2 * 11 * 11 * 64 * 3 * 3 * 32 and models.forward_flops(best) == sum(flops.values())
+    with pytest.raises(ValueError, match=r"pools: expected one entry per convolution \(2\), got 3"):
+        models.course_cnn(widths=(8, 16))
 
 
 def test_train_config_validates_and_keys():
@@ -77,7 +87,7 @@ def test_training_is_repeatable_and_cached(cache):
 
 def test_steps_per_execution_changes_speed_not_results():
     """Several steps per graph call (the default) trains bit for bit what one step per call does."""
-    config = training.TrainConfig(model="compact", train_size=3000, epochs=1, batch_size=128)
+    config = training.TrainConfig(model="best", train_size=3000, epochs=1, batch_size=128)
     (x, y), _, _ = training.training_data(config)
     weights = []
     for steps in (1, training.STEPS_PER_EXECUTION):
@@ -128,6 +138,50 @@ def test_a_broken_model_entry_is_a_miss_said_once_then_replaced(cache, tiny_mode
     assert cached.from_cache and cached.path != weights
 
 
+def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache):
+    """Notebook 05 builds the report's model as Keras code and calls fit itself: the same model as train()."""
+    import keras
+
+    (x, y), validation, _ = training.training_data(TINY)
+    keras.utils.set_random_seed(TINY.seed)
+    model = models.report_cnn()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    assert training.is_recipe(TINY, model)
+    assert training.cached(TINY, model, progress=False) is None
+    history = model.fit(x, y, batch_size=TINY.batch_size, epochs=TINY.epochs, validation_data=validation, verbose=0)
+    kept = training.keep(TINY, model, history.history, 1.5)
+    assert kept.train_seconds == 1.5 and kept.path.exists() and len(kept.history["val_accuracy"]) == 2
+    assert kept.test_accuracy == training.train(TINY, progress=False).test_accuracy  # what train() makes
+
+    keras.utils.set_random_seed(0)
+    fresh = models.report_cnn()
+    fresh.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    found = training.cached(TINY, fresh, progress=False, warn=pytest.fail)
+    assert found.from_cache and found.model is fresh  # the cached weights, loaded into the caller's model
+    for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_that_is_not_the_recipes_is_never_cached_as_it(cache):
+    import keras
+
+    other = models.report_cnn(dropout=0.5)  # an edited layer
+    other.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    assert not training.is_recipe(TINY, other)
+    faster = models.report_cnn()
+    faster.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="categorical_crossentropy")
+    assert not training.is_recipe(TINY, faster)  # another learning rate
+    lines = []
+    assert training.cached(TINY, other, print_fn=lines.append) is None
+    assert lines == ["this model is not the report recipe's: it is trained, not taken from the cache"]
+    kept = training.keep(TINY, other, {"loss": [1.0]}, 0.1, print_fn=lines.append)
+    assert kept.path is None and lines[-1] == "not cached: this model is not the report recipe's"
+    assert not list(cache.glob("*/meta.json"))
+
+
 def test_building_and_training_do_not_reseed_the_global_generators(cache):
     import random
 
@@ -159,8 +213,8 @@ def test_open_box_forward_matches_keras(tiny_model):
     assert inside["conv1"].shape == (200, 26, 26, 32) and inside["flatten"].shape == (200, 1600)
 
 
-def test_open_box_handles_the_compact_model(cache):
-    trained = training.train(training.TrainConfig(model="compact", train_size=1000, epochs=1), progress=False)
+def test_open_box_handles_the_best_model(cache):
+    trained = training.train(training.TrainConfig(model="best", train_size=1000, epochs=1), progress=False)
     _, (x_test, _) = load_mnist()
     x = x_test[:300, :, :, None].astype(np.float32) / 255
     np.testing.assert_allclose(forward(trained.model, x), trained.model.predict(x, verbose=0), atol=1e-4)
@@ -292,11 +346,20 @@ def test_cli_train_and_evaluate_use_the_cache(tiny_model, monkeypatch, capsys):
     options = ["--model", "report", "--train-size", "3000", "--epochs", "2"]
     assert main(["train", *options]) == 0
     out = capsys.readouterr().out
-    assert "loaded report model from the cache" in out and "232,650 parameters" in out
+    assert "loaded the report model from the cache" in out and "232,650 parameters" in out and "trained in" in out
     assert main(["evaluate", *options]) == 0
     out = capsys.readouterr().out
-    assert "test accuracy" in out and "most confused pairs" in out
+    assert "test accuracy" in out and "most confused pairs" in out and "trained in" in out
     assert main(["train", "--model", "report", "--train-size", "0"]) == 2
+
+
+def test_cli_defaults_to_the_best_model_and_offers_the_quick_one():
+    from mnistlab.cli import build_parser
+
+    for command in (["train"], ["evaluate"], ["predict", "digit.png"]):
+        assert build_parser().parse_args(command).model == "best"
+    assert build_parser().parse_args(["train", "--model", "quick"]).model == "quick"
+    assert training.DEFAULTS["quick"].epochs == 2 and training.DEFAULTS["best"].train_size == 60_000
 
 
 def test_forward_flops_counts_multiply_adds_twice():
