@@ -1,18 +1,29 @@
 #!/usr/bin/env python3
-"""The CNN targets of issue 5, trained from scratch here (the cache is not used), and training speed.
+"""The CNN targets (issue 11), trained from scratch here (the cache is not used), and where the time goes.
 
-Targets: the report's model on the report's protocol >= 98.0%; on all 60,000 digits >= 99.0%; the
-compact model >= 99.5% with at most 5 minutes (300 s) of training. Throughput is printed beside the
-FLOPs of one training step (about 3x the forward pass) and the machine's float32 matrix-multiply
-peak, so the distance to the limit is visible.
+Targets on 2 cores: the course's best model at least 99.60% mean test accuracy over three seeds (the
+lowest at least 99.50%) with at most 120 s of training each, and at least 97% on test digits shifted
+by 4 pixels (right, and diagonally) and on test digits rotated by 20 degrees; the quick model at least
+99.0% mean (lowest 98.9%) in at most 10 s; the report's model >= 98.0% on its protocol and >= 99.0% on
+all 60,000 digits. Training throughput is printed beside the FLOPs of a step and the machine's float32
+matrix-multiply peak, then a profile of one epoch of the best model: its layers (forward and backward),
+the input pipeline and the fixed cost of a step. Last, the recipes tried on the way to the best model,
+one change each, with their FLOPs, time and accuracy (also written to benchmarks/recipes_tried.csv, which
+notebook 06 shows).
 
-Usage: python benchmarks/bench_cnn.py [--skip-training]
+Usage: python benchmarks/bench_cnn.py [--skip-training] [--skip-tried]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import statistics
 import time
+from pathlib import Path
+
+SEEDS = (42, 43, 44)
+TRIED_CSV = Path(__file__).resolve().parent / "recipes_tried.csv"
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -28,22 +39,219 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def throughput(config, steps: int = 60) -> float:
-    """Training images per second, after one warm-up epoch slice, on the config's recipe."""
+def throughput(config, steps: int = 48, repeats: int = 3) -> float:
+    """Training images per second (median of ``repeats`` runs of ``steps`` steps, after a warm-up)."""
     from mnistlab import training
 
     (x, y), _, _ = training.training_data(config)
     model = training.build(config)
     n = config.batch_size * steps
-    model.fit(x[: config.batch_size * 5], y[: config.batch_size * 5], batch_size=config.batch_size, verbose=0)
-    start = time.perf_counter()
-    model.fit(x[:n], y[:n], batch_size=config.batch_size, epochs=1, verbose=0)
-    return n / (time.perf_counter() - start)
+    model.fit(x[: config.batch_size * 16], y[: config.batch_size * 16], batch_size=config.batch_size, verbose=0)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(x[:n], y[:n], batch_size=config.batch_size, epochs=1, verbose=0)
+        rates.append(n / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def _median_seconds(fn, repeats: int = 5) -> float:
+    fn()  # warm-up: tracing and first-call allocations
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def profile_epoch(config) -> None:
+    """Where one epoch of a config's training goes: layers (forward + backward), input pipeline, fixed cost."""
+    import tensorflow as tf
+
+    from mnistlab import training
+
+    (x, y), _, _ = training.training_data(config)
+    batch = config.batch_size
+    steps = -(-len(x) // batch)
+    model = training.build(config)
+    model.fit(x[: batch * 16], y[: batch * 16], batch_size=batch, verbose=0)
+    epoch = _median_seconds(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0), repeats=1)
+
+    xb, yb = tf.constant(x[:batch]), tf.constant(y[:batch])
+    one = tf.constant(x[:1]), tf.constant(y[:1])
+    variables = model.trainable_variables
+
+    @tf.function
+    def step(xs, ys):  # the work of one training step without Keras' loop: forward, gradients, update
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=xs, y=ys, y_pred=model(xs, training=True))
+        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+
+    def steps_of(args, count):
+        def run():
+            for _ in range(count):
+                step(*args)
+        return run
+
+    compute = _median_seconds(steps_of((xb, yb), 20), repeats=3) / 20 * steps
+    fixed = _median_seconds(steps_of(one, 20), repeats=3) / 20 * steps
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=0).batch(batch).prefetch(2)
+    pipeline = _median_seconds(lambda: [None for _ in dataset], repeats=1)
+
+    print(f"\nOne epoch of the {config.model} model ({len(x):,} digits, {steps} steps of {batch}), "
+          f"seconds (median):\n")
+    print("| part | seconds per epoch | share of the epoch |")
+    print("| --- | ---: | ---: |")
+    for what, seconds in (("the whole epoch through fit", epoch),
+                          ("training steps on a batch already in memory (forward, backward, update)", compute),
+                          ("of which a step's fixed cost (the same steps on 1 digit)", fixed),
+                          ("input pipeline alone (shuffle, batch, copy)", pipeline),
+                          ("the rest (Keras' loop, metrics, the pipeline not overlapped)", epoch - compute)):
+        print(f"| {what} | {seconds:.1f} | {seconds / epoch:.0%} |")
+
+    print(f"\nIts layers, forward and backward on one batch of {batch} (ms, median):\n")
+    print("| layer | ms | share |")
+    print("| --- | ---: | ---: |")
+    rows, h = [], tf.constant(x[:batch])
+    for layer in model.layers:
+        inputs = h
+
+        @tf.function
+        def through(inputs, layer=layer):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                out = layer(inputs, training=True)
+                total = tf.reduce_sum(out)
+            return tape.gradient(total, [inputs, *layer.trainable_variables])
+
+        ms = 1000 * _median_seconds(lambda inputs=inputs, through=through: through(inputs), repeats=5)
+        rows.append((layer.name, type(layer).__name__, ms))
+        h = layer(inputs, training=True)
+    total = sum(ms for *_, ms in rows)
+    for name, kind, ms in rows:
+        print(f"| {name} ({kind}) | {ms:.2f} | {ms / total:.0%} |")
+    print(f"| all layers | {total:.2f} | 100% |")
+
+
+def robustness_scores(model, x_test, y_test) -> dict[str, float]:
+    """Test accuracy on digits shifted 4 pixels right, 4 right and 4 down, and rotated 20 degrees."""
+    from mnistlab import robustness
+
+    def predict(images):
+        return model.predict(images, batch_size=1000, verbose=0)
+
+    return {"shift 4 right": robustness.accuracy_under(predict, x_test, y_test, lambda a: robustness.shift(a, 4, 0)),
+            "shift 4 diagonal": robustness.accuracy_under(predict, x_test, y_test,
+                                                          lambda a: robustness.shift(a, 4, 4)),
+            "rotate 20": robustness.accuracy_under(predict, x_test, y_test, lambda a: robustness.rotate(a, 20))}
+
+
+def seeds_table(name: str, config, needed_mean: float, needed_low: float, allowed_s: float, robust: bool):
+    """Train a config on each seed; print a row per seed and whether the targets are met.
+
+    Returns ``(met, the first seed's Trained)``.
+    """
+    import numpy as np
+
+    from mnistlab import training
+
+    *_, (x_test, y_test) = training.training_data(config)
+    labels = y_test.argmax(axis=1)
+    print(f"\n{name}: {config.train_size:,} digits, {config.epochs} epochs, batch {config.batch_size}\n")
+    robust_columns = " shift 4 right | shift 4 diagonal | rotate 20 |" if robust else ""
+    print(f"| seed | test accuracy | training s |{robust_columns}")
+    print("| ---: | ---: | ---: |" + (" ---: | ---: | ---: |" if robust else ""))
+    accuracies, seconds, lowest_robust, runs = [], [], 1.0, []
+    for seed in SEEDS:
+        trained = training.train(dataclasses.replace(config, seed=seed), progress=False)
+        runs.append(trained)
+        accuracies.append(trained.test_accuracy)
+        seconds.append(trained.train_seconds)
+        extra = ""
+        if robust:
+            scores = robustness_scores(trained.model, x_test, labels)
+            lowest_robust = min(lowest_robust, *scores.values())
+            extra = " " + " | ".join(f"{100 * v:.2f}%" for v in scores.values()) + " |"
+        print(f"| {seed} | {100 * trained.test_accuracy:.2f}% | {trained.train_seconds:.0f} |{extra}", flush=True)
+    mean, low = float(np.mean(accuracies)), min(accuracies)
+    met = mean >= needed_mean and low >= needed_low and max(seconds) <= allowed_s and (
+        not robust or lowest_robust >= 0.97)
+    robust_text = f"; lowest robustness {100 * lowest_robust:.2f}% (needed 97%)" if robust else ""
+    print(f"\nmean {100 * mean:.2f}% (needed {100 * needed_mean:.2f}%), lowest {100 * low:.2f}% (needed "
+          f"{100 * needed_low:.2f}%), longest training {max(seconds):.0f} s (allowed {allowed_s:.0f} s)"
+          f"{robust_text} -> {'met' if met else 'NOT met'}")
+    return met, runs[0]
+
+
+#: One change each from the best recipe, to measure what each part of it is worth. Trained once each,
+#: seed 42; the best recipe itself is the seed-42 run of the targets above (not trained twice).
+def tried_recipes() -> dict:
+    from mnistlab.recipes import RECIPES
+
+    best = RECIPES["best"]
+
+    def change(description, **fields):
+        args = {**best.build_args, **fields.pop("build_args", {})}
+        return description, dataclasses.replace(best, description=description, build_args=args, **fields)
+
+    return {
+        "no-batch-norm": change("without batch normalisation (bias + ReLU)", build_args={"batch_norm": False}),
+        "constant-rate": change("a constant learning rate of 0.001 (no warm-up, no decay)", schedule="constant",
+                                learning_rate=1e-3),
+        "no-shift": change("no shifted digits (no augmentation)", build_args={"shift": 0.0}),
+        "average-head": change("global average pooling instead of flatten", build_args={"head": "average"}),
+        "keras-momentum": change("batch normalisation's averages at Keras' momentum 0.99, not 0.9",
+                                 build_args={"bn_momentum": 0.99}),
+        "conv3-128": change("a last convolution of 128 filters, not 256", build_args={"widths": (32, 64, 128)}),
+    }
+
+
+def _tried_row(name: str, description: str, trained, x_test, labels) -> dict:
+    from mnistlab import models
+
+    scores = robustness_scores(trained.model, x_test, labels)
+    return {"recipe": name, "what changes": description, "parameters": trained.model.count_params(),
+            "forward MFLOP": round(models.forward_flops(trained.model) / 1e6, 2), "epochs": trained.config.epochs,
+            "batch": trained.config.batch_size, "training s": round(trained.train_seconds),
+            "test accuracy %": round(100 * trained.test_accuracy, 2),
+            "shift 4 diagonal %": round(100 * scores["shift 4 diagonal"], 2),
+            "rotate 20 %": round(100 * scores["rotate 20"], 2)}
+
+
+def tried_table(best_trained) -> None:
+    """Train each of :func:`tried_recipes` and print them beside the best recipe; write the CSV."""
+    import pandas as pd
+
+    from mnistlab import training
+    from mnistlab.recipes import DEFAULTS, RECIPES
+
+    base = DEFAULTS["best"]
+    *_, (x_test, y_test) = training.training_data(base)
+    labels = y_test.argmax(axis=1)
+    rows = [_tried_row("best", "the best recipe, as it is", best_trained, x_test, labels)]
+    for name, (description, recipe) in tried_recipes().items():
+        key = f"tried-{name}"
+        RECIPES[key] = recipe
+        try:
+            trained = training.train(dataclasses.replace(base, model=key), progress=False)
+            rows.append(_tried_row(name, description, trained, x_test, labels))
+        finally:
+            del RECIPES[key]
+        print(f"  {name}: {rows[-1]['test accuracy %']:.2f}% in {rows[-1]['training s']} s", flush=True)
+    table = pd.DataFrame(rows)
+    table.to_csv(TRIED_CSV, index=False)
+    print(f"\nRecipes tried (seed 42; one change each from the best; written to {TRIED_CSV.name}):\n")
+    print("| " + " | ".join(table.columns) + " |")
+    print("|" + "|".join(" ---: " if kind.kind in "iuf" else " --- " for kind in table.dtypes) + "|")
+    for row in table.itertuples(index=False):
+        print("| " + " | ".join(str(value) for value in row) + " |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skip-training", action="store_true", help="only the throughput table")
+    parser.add_argument("--skip-training", action="store_true", help="only the throughput table and the profile")
+    parser.add_argument("--skip-tried", action="store_true", help="leave out the table of recipes tried")
     args = parser.parse_args()
 
     import mnistlab
@@ -53,31 +261,35 @@ def main() -> int:
 
     peak = matmul_peak_gflops()
     print(f"\nfloat32 matrix-multiply peak here (NumPy BLAS, 2048x2048): {peak:.0f} GFLOP/s\n")
-    print("| model | parameters | forward MFLOP / image | training step (batch 128) GFLOP | images/s | "
+    print("| model | parameters | forward MFLOP / image | batch | training step GFLOP | images/s | "
           "achieved GFLOP/s | share of peak |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in ("report", "compact"):
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in ("report", "quick", "best"):
         config = training.DEFAULTS[name]
-        recipe = training.RECIPES[name]
-        model = getattr(models, recipe.build)(**recipe.build_args)
+        model = training.build(config)
         flops = models.forward_flops(model)
         rate = throughput(config)
         achieved = 3 * flops * rate / 1e9
-        print(f"| {name} | {model.count_params():,} | {flops / 1e6:.1f} | {3 * flops * 128 / 1e9:.2f} | "
-              f"{rate:,.0f} | {achieved:.1f} | {achieved / peak:.0%} |")
+        print(f"| {name} | {model.count_params():,} | {flops / 1e6:.1f} | {config.batch_size} | "
+              f"{3 * flops * config.batch_size / 1e9:.2f} | {rate:,.0f} | {achieved:.1f} | {achieved / peak:.0%} |")
+    profile_epoch(training.DEFAULTS["best"])
     if args.skip_training:
         return 0
 
-    targets = [("report's model, report's protocol (20,000 digits, 10 epochs)", training.REPORT_PROTOCOL, 0.980, None),
-               ("report's model, 60,000 digits, 10 epochs", training.DEFAULTS["report"], 0.990, None),
-               ("compact model, 60,000 digits, 20 epochs", training.DEFAULTS["compact"], 0.995, 300.0)]
-    print("\n| target | test accuracy | needed | training s | allowed s | met |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
-    for what, config, needed, allowed in targets:
+    best_met, best_trained = seeds_table("The best model", training.DEFAULTS["best"], 0.996, 0.995, 120.0, robust=True)
+    quick_met, _ = seeds_table("The quick model", training.DEFAULTS["quick"], 0.990, 0.989, 10.0, robust=False)
+    met = [best_met, quick_met]
+    print("\n| report's model | test accuracy | needed | training s | met |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    for what, config, needed in (("the report's protocol (20,000 digits, 10 epochs)", training.REPORT_PROTOCOL, 0.98),
+                                 ("60,000 digits, 10 epochs", training.DEFAULTS["report"], 0.99)):
         trained = training.train(config, progress=False)
-        met = trained.test_accuracy >= needed and (allowed is None or trained.train_seconds <= allowed)
+        met.append(trained.test_accuracy >= needed)
         print(f"| {what} | {100 * trained.test_accuracy:.2f}% | {100 * needed:.1f}% | {trained.train_seconds:.0f} | "
-              f"{'' if allowed is None else f'{allowed:.0f}'} | {'yes' if met else 'NO'} |", flush=True)
+              f"{'yes' if met[-1] else 'NO'} |", flush=True)
+    print(f"\nall CNN targets: {'met' if all(met) else 'NOT met'}")
+    if not args.skip_tried:
+        tried_table(best_trained)
     return 0
 
 
