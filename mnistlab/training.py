@@ -122,19 +122,26 @@ def _schedule(config: TrainConfig, steps_per_epoch: int):
 
 
 @contextlib.contextmanager
+def _generators_kept():
+    """Inside the block, Python's and NumPy's global generators may be used; afterwards they are as before."""
+    saved = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+
+
+@contextlib.contextmanager
 def seeded(seed: int):
     """Seed Keras and TensorFlow (and, inside the block, Python and NumPy) with ``seed``.
 
     Building and training inside the block is repeatable; when it ends, Python's and NumPy's global
     generators are back in the state the caller left them, so training never reseeds them silently.
     """
-    saved = random.getstate(), np.random.get_state()
-    keras.utils.set_random_seed(seed)
-    try:
+    with _generators_kept():
+        keras.utils.set_random_seed(seed)
         yield
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
 
 
 def build(config: TrainConfig, *, steps_per_execution: int = STEPS_PER_EXECUTION):
@@ -172,12 +179,8 @@ def is_recipe(config: TrainConfig, model) -> bool:
     Building the reference draws no random number the caller will see: Python's and NumPy's generators
     are put back, and TensorFlow's global seed is not touched.
     """
-    saved = random.getstate(), np.random.get_state()
-    try:
+    with _generators_kept():
         reference = _compiled(config, STEPS_PER_EXECUTION)
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
     return setup(reference) == setup(model)
 
 
