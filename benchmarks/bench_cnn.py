@@ -8,8 +8,8 @@ by 4 pixels (right, and diagonally) and on test digits rotated by 20 degrees; th
 all 60,000 digits. Training throughput is printed beside the FLOPs of a step and the machine's float32
 matrix-multiply peak, then a profile of one epoch of the best model: its layers (forward and backward),
 the input pipeline and the fixed cost of a step. Last, the recipes tried on the way to the best model,
-one change each, with their FLOPs, time and accuracy (also written to benchmarks/recipes_tried.csv, which
-notebook 06 shows).
+one change each, with their FLOPs, time and accuracy (also written to mnistlab/measured/recipes_tried.csv,
+which notebook 06 shows through mnistlab.recipes.tried()).
 
 Usage: python benchmarks/bench_cnn.py [--skip-training] [--skip-tried]
 """
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 SEEDS = (42, 43, 44)
-TRIED_CSV = Path(__file__).resolve().parent / "recipes_tried.csv"
+TRIED_CSV = Path(__file__).resolve().parents[1] / "mnistlab" / "measured" / "recipes_tried.csv"
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:

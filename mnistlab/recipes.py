@@ -18,7 +18,7 @@ from importlib import resources
 from mnistlab.errors import MnistlabError
 
 __all__ = ["DEFAULTS", "DEFAULT_MODEL", "RECIPES", "REPORT_PROTOCOL", "VALIDATION_DIGITS", "ConfigError", "Recipe",
-           "TrainConfig"]
+           "TrainConfig", "tried"]
 
 #: Training digits never used for training below 50,000: validation curves are drawn on them.
 VALIDATION_DIGITS = 10_000
@@ -64,6 +64,20 @@ RECIPES: dict[str, Recipe] = {
 
 #: The model the command line trains, evaluates and predicts with unless told otherwise.
 DEFAULT_MODEL = "best"
+
+
+def tried():
+    """The recipes tried on the way to the best one, as ``benchmarks/bench_cnn.py`` last measured them.
+
+    A pandas table, one row per recipe (one change each from the best): parameters, forward MFLOP,
+    epochs, batch, training seconds, test accuracy and accuracy on shifted and rotated digits, all
+    measured on the machine of BENCHMARKS.md (seed 42). Raises ``FileNotFoundError`` if the package
+    was built without the file.
+    """
+    import pandas as pd
+
+    with resources.files("mnistlab").joinpath("measured", "recipes_tried.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f).set_index("recipe")
 
 _LIMITS = (("train_size", 1, 60_000), ("epochs", 1, 1000), ("batch_size", 1, 60_000), ("seed", 0, 2**32 - 1))
 

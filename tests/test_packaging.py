@@ -77,3 +77,17 @@ def test_console_command_is_installed():
 def test_bundled_data_is_package_data():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "datasets/mnist/*.gz" in project["tool"]["setuptools"]["package-data"]["mnistlab"]
+    assert "measured/*.csv" in project["tool"]["setuptools"]["package-data"]["mnistlab"]
+
+
+def test_the_measured_recipes_table_ships_with_the_package():
+    """Notebook 06 shows what benchmarks/bench_cnn.py measured; the table must load without TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom mnistlab.recipes import tried\nt = tried()\n"
+            "print('tensorflow' in sys.modules, t.index[0], len(t), '|'.join(t.columns), sep='\\n')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[:3] == ["False", "best", "7"], out
+    assert out[3].split("|") == ["what changes", "parameters", "forward MFLOP", "epochs", "batch", "training s",
+                                 "test accuracy %", "shift 4 diagonal %", "rotate 20 %"]
