@@ -13,19 +13,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
-
-
-def _median_seconds(fn, rounds: int) -> float:
-    fn()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> int:
@@ -69,14 +59,14 @@ def main() -> int:
         np.testing.assert_allclose(ours(x, k), theirs(x_tf, k_tf), rtol=1e-4, atol=1e-4)
         a, b = [], []
         for _ in range(args.rounds):
-            a.append(_median_seconds(lambda: ours(x, k), 5))  # noqa: B023
-            b.append(_median_seconds(lambda: theirs(x_tf, k_tf), 5))  # noqa: B023
+            a.append(median_seconds(lambda: ours(x, k), 5))  # noqa: B023
+            b.append(median_seconds(lambda: theirs(x_tf, k_tf), 5))  # noqa: B023
         ratio = statistics.median(ai / bi for ai, bi in zip(a, b, strict=True))
         print(f"| {name} | {1e3 * statistics.median(a):.2f} | {1e3 * statistics.median(b):.2f} | {ratio:.2f} |")
 
     digit = scale(x_train[0])
     kernel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
-    single = statistics.median(_median_seconds(lambda: ops.conv2d(digit, kernel), 50) for _ in range(5))
+    single = statistics.median(median_seconds(lambda: ops.conv2d(digit, kernel), 50) for _ in range(5))
     print(f"\none digit (28x28) through one 3x3 kernel: {1e3 * single:.3f} ms (target: under 1 ms)")
     return 0
 
