@@ -23,16 +23,24 @@ import numpy as np
 
 __all__ = [
     "conv2d",
+    "conv2d_backward",
+    "cross_entropy",
+    "cross_entropy_backward",
     "dense",
+    "dense_backward",
     "flatten",
+    "flatten_backward",
     "output_size",
     "output_size_formula",
     "pad2d",
     "pool2d",
+    "pool2d_backward",
     "relu",
+    "relu_backward",
     "resolve_padding",
     "same_padding",
     "softmax",
+    "softmax_backward",
     "tiles",
 ]
 
@@ -160,6 +168,44 @@ def pad2d(x: np.ndarray, padding: Padding, value: float = 0) -> np.ndarray:
     return _restore(padded, ndim)
 
 
+def _conv_geometry(x: np.ndarray, kernels: np.ndarray, stride: IntPair, padding: Padding):
+    """A convolution's arguments checked and as batches: (x4, rank of x, k4, padding sides, strides)."""
+    x4, ndim = _as_batch(x)
+    kernels = np.asarray(kernels)
+    if kernels.ndim == 2:
+        k4 = kernels[:, :, np.newaxis, np.newaxis]
+    elif kernels.ndim == 4:
+        k4 = kernels
+    else:
+        raise ValueError(f"kernels: expected (KH, KW) or (KH, KW, C, K), got shape {kernels.shape}")
+    _, h, w, c = x4.shape
+    kh, kw, kc, _ = k4.shape
+    if kc != c:
+        raise ValueError(f"kernels: expected {c} input channel(s) to match x's {c}, got {kc} (shape {kernels.shape})")
+    sh, sw = _pair(stride, "stride")
+    (top, bottom), (left, right) = resolve_padding(padding, h, w, kh, kw, sh, sw)
+    if kh > h + top + bottom or kw > w + left + right:
+        raise ValueError(f"kernels: a {kh}x{kw} kernel is larger than the padded input "
+                         f"{h + top + bottom}x{w + left + right}")
+    return x4, ndim, k4, (top, bottom), (left, right), (sh, sw)
+
+
+def _restore_conv(y: np.ndarray, ndim: int, kernel_ndim: int) -> np.ndarray:
+    """A (N, OH, OW, K) convolution result in the rank :func:`conv2d` returns for these inputs."""
+    if kernel_ndim == 2 and ndim == 2:
+        return y[0, :, :, 0]
+    return y[0] if ndim in (2, 3) else y
+
+
+def _as_conv_grad(grad_out: np.ndarray, expected: tuple[int, ...], ndim: int, kernel_ndim: int) -> np.ndarray:
+    """``grad_out`` checked against the forward output's shape and returned as (N, OH, OW, K)."""
+    g = np.asarray(grad_out)
+    shape = _restore_conv(np.empty(expected, np.int8), ndim, kernel_ndim).shape
+    if g.shape != shape:
+        raise ValueError(f"grad_out: expected the shape of the forward output {shape}, got {g.shape}")
+    return g.reshape(expected)
+
+
 def _offsets(kh: int, kw: int, sh: int, sw: int, oh: int, ow: int):
     """For each kernel offset (i, j): the spatial slices that offset sees under every output pixel."""
     for i in range(kh):
@@ -210,23 +256,9 @@ def conv2d(x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | float | None =
     The kernel is not flipped: output[i, j] = sum(window(i, j) * kernel). Mathematical convolution
     flips it first; deep-learning libraries skip the flip since the kernel is learned anyway.
     """
-    x4, ndim = _as_batch(x)
-    kernels = np.asarray(kernels)
-    if kernels.ndim == 2:
-        k4 = kernels[:, :, np.newaxis, np.newaxis]
-    elif kernels.ndim == 4:
-        k4 = kernels
-    else:
-        raise ValueError(f"kernels: expected (KH, KW) or (KH, KW, C, K), got shape {kernels.shape}")
-    n, h, w, c = x4.shape
-    kh, kw, kc, k = k4.shape
-    if kc != c:
-        raise ValueError(f"kernels: expected {c} input channel(s) to match x's {c}, got {kc} (shape {kernels.shape})")
-    sh, sw = _pair(stride, "stride")
-    (top, bottom), (left, right) = resolve_padding(padding, h, w, kh, kw, sh, sw)
-    if kh > h + top + bottom or kw > w + left + right:
-        raise ValueError(f"kernels: a {kh}x{kw} kernel is larger than the padded input "
-                         f"{h + top + bottom}x{w + left + right}")
+    x4, ndim, k4, (top, bottom), (left, right), (sh, sw) = _conv_geometry(x, kernels, stride, padding)
+    n, _, _, c = x4.shape
+    kh, kw, _, k = k4.shape
     dtype = _work_dtype(x4, k4)
     if top or bottom or left or right:
         x4 = np.pad(x4, ((0, 0), (top, bottom), (left, right), (0, 0)))
@@ -244,20 +276,55 @@ def conv2d(x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | float | None =
         if bias.ndim > 1 or (bias.ndim == 1 and bias.shape[0] != k):
             raise ValueError(f"bias: expected a scalar or shape ({k},), got {bias.shape}")
         y = y + bias
-    if kernels.ndim == 2 and ndim == 2:
-        return y[0, :, :, 0]
-    return y[0] if ndim in (2, 3) else y
+    return _restore_conv(y, ndim, np.ndim(kernels))
 
 
-def pool2d(x: np.ndarray, size: IntPair = 2, stride: IntPair | None = None, mode: PoolMode = "max",
-           padding: str = "valid") -> np.ndarray:
-    """2-D pooling as ``tf.nn.max_pool2d`` / ``tf.nn.avg_pool2d`` (and Keras' pooling layers) compute it.
+def conv2d_backward(x: np.ndarray, kernels: np.ndarray, grad_out: np.ndarray, stride: IntPair = 1,
+                    padding: Padding = "valid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients of :func:`conv2d`: ``(grad_x, grad_kernels, grad_bias)``, given ``grad_out``.
 
-    ``size`` the window (int or pair), ``stride`` defaults to ``size`` (non-overlapping windows).
-    ``mode``: "max", "avg" or "l2" (the square root of the sum of squares in each window). With
-    ``padding="same"`` the windows that overhang the border only see the real pixels: padding never
-    wins a max and is not counted in an average, as in TensorFlow. Channels are pooled separately.
+    ``grad_out`` is the gradient of the loss with respect to conv2d's output (its shape); each result
+    has the shape of what it is the gradient of (``grad_bias``: (K,), or a scalar for a 2-D kernel).
+    Every argument conv2d takes is accepted, with the same meaning.
+
+    - ``grad_kernels[i, j, c, k]`` sums, over every output pixel, ``grad_out`` times the input pixel
+      that kernel weight (i, j, c) saw there: the windows (im2col's rows) times ``grad_out``.
+    - ``grad_x`` sends each output pixel's gradient back through the weights to the pixels of its
+      window, adding where windows overlap: a "full" convolution of ``grad_out`` with the flipped
+      kernel (at stride 1), done here as the windows' gradients (``grad_out @ kernels.T``) added back
+      in place, one strided slice per kernel offset (col2im). Padding receives gradient too; it is
+      cropped away, as are pixels no window reached (a stride that does not tile).
+    - ``grad_bias[k]`` is the sum of ``grad_out`` over the batch and the positions.
     """
+    x4, ndim, k4, (top, bottom), (left, right), (sh, sw) = _conv_geometry(x, kernels, stride, padding)
+    n, h, w, c = x4.shape
+    kh, kw, _, k = k4.shape
+    oh = output_size(h + top + bottom, kh, 0, sh, partial="drop")
+    ow = output_size(w + left + right, kw, 0, sw, partial="drop")
+    g4 = _as_conv_grad(grad_out, (n, oh, ow, k), ndim, np.ndim(kernels))
+    dtype = _work_dtype(x4, k4, g4)
+    padded = np.pad(x4, ((0, 0), (top, bottom), (left, right), (0, 0))) if top or bottom or left or right else x4
+    weights = k4.astype(dtype, copy=False).reshape(kh * kw * c, k)
+    grad_weights = np.zeros((kh * kw * c, k), dtype)
+    grad_padded = np.zeros(padded.shape, dtype)
+    chunk = max(1, _COLUMN_BUDGET // max(1, kh * kw * c * oh * ow))
+    for start in range(0, n, chunk):
+        grads = g4[start:start + chunk].astype(dtype, copy=False).reshape(-1, k)
+        columns = _im2col(padded[start:start + chunk], kh, kw, sh, sw, oh, ow, dtype)
+        grad_weights += columns.T @ grads
+        window_grads = (grads @ weights.T).reshape(-1, oh, ow, kh, kw, c)
+        target = grad_padded[start:start + chunk]
+        for i, j, rows, cols in _offsets(kh, kw, sh, sw, oh, ow):
+            target[:, rows, cols, :] += window_grads[:, :, :, i, j, :]
+    grad_x = _restore(grad_padded[:, top:top + h, left:left + w, :], ndim)
+    grad_bias = g4.sum(axis=(0, 1, 2), dtype=dtype)
+    if np.ndim(kernels) == 2:
+        return grad_x, grad_weights.reshape(kh, kw), grad_bias[0]
+    return grad_x, grad_weights.reshape(k4.shape), grad_bias
+
+
+def _pool_geometry(x: np.ndarray, size: IntPair, stride: IntPair | None, mode: str, padding: str):
+    """A pooling's arguments checked: (x4, rank of x, window, strides, np.pad widths, output size)."""
     if mode not in ("max", "avg", "l2"):
         raise ValueError(f"mode: expected 'max', 'avg' or 'l2', got {mode!r}")
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
@@ -269,12 +336,25 @@ def pool2d(x: np.ndarray, size: IntPair = 2, stride: IntPair | None = None, mode
     (top, bottom), (left, right) = resolve_padding(padding, h, w, kh, kw, sh, sw)
     if kh > h + top + bottom or kw > w + left + right:
         raise ValueError(f"size: a {kh}x{kw} window is larger than the input {h}x{w}")
-    pads = ((0, 0), (top, bottom), (left, right), (0, 0))
     oh = output_size(h + top + bottom, kh, 0, sh, partial="drop")
     ow = output_size(w + left + right, kw, 0, sw, partial="drop")
+    return x4, ndim, (kh, kw), (sh, sw), ((0, 0), (top, bottom), (left, right), (0, 0)), (oh, ow)
+
+
+def pool2d(x: np.ndarray, size: IntPair = 2, stride: IntPair | None = None, mode: PoolMode = "max",
+           padding: str = "valid") -> np.ndarray:
+    """2-D pooling as ``tf.nn.max_pool2d`` / ``tf.nn.avg_pool2d`` (and Keras' pooling layers) compute it.
+
+    ``size`` the window (int or pair), ``stride`` defaults to ``size`` (non-overlapping windows).
+    ``mode``: "max", "avg" or "l2" (the square root of the sum of squares in each window). With
+    ``padding="same"`` the windows that overhang the border only see the real pixels: padding never
+    wins a max and is not counted in an average, as in TensorFlow. Channels are pooled separately.
+    """
+    x4, ndim, (kh, kw), (sh, sw), pads, (oh, ow) = _pool_geometry(x, size, stride, mode, padding)
+    h, w = x4.shape[1:3]
     if mode == "max":
         low = np.iinfo(x4.dtype).min if np.issubdtype(x4.dtype, np.integer) else -np.inf
-        padded = np.pad(x4, pads, constant_values=low) if top or bottom or left or right else x4
+        padded = np.pad(x4, pads, constant_values=low) if any(pads[1] + pads[2]) else x4
         return _restore(_reduce_windows(padded, np.maximum, kh, kw, sh, sw, oh, ow), ndim)
     dtype = np.result_type(x4.dtype, np.float32) if x4.dtype != np.float16 else np.float32
     values = x4.astype(dtype, copy=False)
@@ -286,6 +366,49 @@ def pool2d(x: np.ndarray, size: IntPair = 2, stride: IntPair | None = None, mode
     inside = np.pad(np.ones((1, h, w, 1), dtype), pads)  # which positions are real pixels
     counts = _reduce_windows(inside, np.add, kh, kw, sh, sw, oh, ow)
     return _restore(sums / counts, ndim)
+
+
+def pool2d_backward(x: np.ndarray, grad_out: np.ndarray, size: IntPair = 2, stride: IntPair | None = None,
+                    mode: PoolMode = "max", padding: str = "valid") -> np.ndarray:
+    """The gradient of :func:`pool2d` with respect to ``x``, given ``grad_out`` (the output's gradient).
+
+    Pooling has no weights, so this is its only gradient. Max pooling routes each window's gradient to
+    the window's maximum and nowhere else (to the first one, in reading order, when several tie, as
+    TensorFlow does); where windows overlap, a pixel collects from every window it wins. Average
+    pooling spreads each window's gradient evenly over the real pixels it averaged; L2 pooling gives
+    pixel v of a window with norm r the share v / r. Same arguments as pool2d.
+    """
+    x4, ndim, (kh, kw), (sh, sw), pads, (oh, ow) = _pool_geometry(x, size, stride, mode, padding)
+    n, h, w, c = x4.shape
+    g = np.asarray(grad_out)
+    if g.shape != _restore(np.empty((n, oh, ow, c), np.int8), ndim).shape:
+        raise ValueError(f"grad_out: expected the shape of the forward output "
+                         f"{_restore(np.empty((n, oh, ow, c), np.int8), ndim).shape}, got {g.shape}")
+    g4 = g.reshape(n, oh, ow, c)
+    dtype = np.result_type(x4.dtype, g4.dtype, np.float32) if mode != "max" else _work_dtype(g4)
+    grad = np.zeros((n, h + pads[1][0] + pads[1][1], w + pads[2][0] + pads[2][1], c), dtype)
+    offsets = list(_offsets(kh, kw, sh, sw, oh, ow))
+    if mode == "max":
+        low = np.iinfo(x4.dtype).min if np.issubdtype(x4.dtype, np.integer) else -np.inf
+        padded = np.pad(x4, pads, constant_values=low)
+        best = _reduce_windows(padded, np.maximum, kh, kw, sh, sw, oh, ow)
+        routed = np.zeros(best.shape, bool)  # windows whose gradient has gone to their maximum already
+        for _, _, rows, cols in offsets:
+            wins = (padded[:, rows, cols, :] == best) & ~routed
+            grad[:, rows, cols, :] += np.where(wins, g4, 0).astype(dtype, copy=False)
+            routed |= wins
+    elif mode == "avg":
+        inside = np.pad(np.ones((1, h, w, 1), dtype), pads)
+        share = g4 / _reduce_windows(inside, np.add, kh, kw, sh, sw, oh, ow)
+        for _, _, rows, cols in offsets:
+            grad[:, rows, cols, :] += share
+    else:
+        padded = np.pad(x4.astype(dtype, copy=False), pads)
+        norms = np.sqrt(_reduce_windows(padded * padded, np.add, kh, kw, sh, sw, oh, ow))
+        share = np.divide(g4, norms, out=np.zeros(norms.shape, dtype), where=norms > 0)
+        for _, _, rows, cols in offsets:
+            grad[:, rows, cols, :] += share * padded[:, rows, cols, :]
+    return _restore(grad[:, pads[1][0]:pads[1][0] + h, pads[2][0]:pads[2][0] + w, :], ndim)
 
 
 def _reduce_windows(x4: np.ndarray, ufunc: np.ufunc, kh: int, kw: int, sh: int, sw: int, oh: int, ow: int
@@ -333,3 +456,87 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
         z = z.astype(np.float64)
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def relu_backward(x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
+    """The gradient of :func:`relu`: ``grad_out`` where x > 0, else 0 (also at 0, as TensorFlow)."""
+    x, grad_out = np.asarray(x), np.asarray(grad_out)
+    _same_shape(grad_out, x.shape)
+    return np.where(x > 0, grad_out, np.zeros((), grad_out.dtype))
+
+
+def flatten_backward(x: np.ndarray, grad_out: np.ndarray) -> np.ndarray:
+    """The gradient of :func:`flatten`: ``grad_out`` folded back to x's shape (flattening moves, never mixes)."""
+    x, grad_out = np.asarray(x), np.asarray(grad_out)
+    _same_shape(grad_out, flatten(x).shape)
+    return grad_out.reshape(x.shape)
+
+
+def dense_backward(x: np.ndarray, kernel: np.ndarray, grad_out: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients of :func:`dense`: ``(grad_x, grad_kernel, grad_bias)``, given ``grad_out``.
+
+    For y = x @ kernel + bias: grad_x = grad_out @ kernel.T, grad_kernel = x.T @ grad_out (summed over
+    the batch), grad_bias = grad_out summed over the batch.
+    """
+    x, kernel, grad_out = np.asarray(x), np.asarray(kernel), np.asarray(grad_out)
+    if kernel.ndim != 2 or x.shape[-1] != kernel.shape[0]:
+        raise ValueError(f"kernel: expected shape ({x.shape[-1]}, units) to match x's last axis, got {kernel.shape}")
+    _same_shape(grad_out, x.shape[:-1] + kernel.shape[1:])
+    rows, grads = x.reshape(-1, kernel.shape[0]), grad_out.reshape(-1, kernel.shape[1])
+    return grad_out @ kernel.T, rows.T @ grads, grads.sum(axis=0)
+
+
+def softmax_backward(probabilities: np.ndarray, grad_out: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The gradient of :func:`softmax` with respect to its logits, given its output and that output's gradient.
+
+    Each probability depends on every logit: grad_z = p * (grad_out - sum(grad_out * p)).
+    """
+    p, grad_out = np.asarray(probabilities), np.asarray(grad_out)
+    _same_shape(grad_out, p.shape)
+    return p * (grad_out - (grad_out * p).sum(axis=axis, keepdims=True))
+
+
+def _one_hot_like(labels: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Integer labels (N,) or one-hot (N, classes) as one-hot rows matching logits ``z``."""
+    labels = np.asarray(labels)
+    if labels.shape == z.shape:
+        return labels.astype(z.dtype, copy=False)
+    if labels.shape == z.shape[:-1] and np.issubdtype(labels.dtype, np.integer):
+        if labels.size and (labels.min() < 0 or labels.max() >= z.shape[-1]):
+            raise ValueError(f"labels: expected classes 0 to {z.shape[-1] - 1}, got {labels.min()} to {labels.max()}")
+        return np.eye(z.shape[-1], dtype=z.dtype)[labels]
+    raise ValueError(f"labels: expected integer classes of shape {z.shape[:-1]} or one-hot rows of shape "
+                     f"{z.shape}, got {labels.dtype} {labels.shape}")
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The mean cross-entropy of softmax(logits) against ``labels`` (classes or one-hot rows).
+
+    -mean(log p[true class]), with log-softmax computed stably: Keras' categorical (or sparse
+    categorical) cross-entropy ``from_logits=True``. (Given probabilities instead, Keras clips them to
+    [1e-7, 1 - 1e-7] first, which only matters for a loss above 16.)
+    """
+    z = np.asarray(logits)
+    z = z if np.issubdtype(z.dtype, np.floating) else z.astype(np.float64)
+    y = _one_hot_like(labels, z)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return float(-(y * log_p).sum(axis=-1).mean())
+
+
+def cross_entropy_backward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The gradient of :func:`cross_entropy` with respect to the logits: (p - y) / N.
+
+    The softmax's Jacobian and the logarithm's 1/p cancel, leaving the probabilities minus the one-hot
+    labels, divided by the batch size because the loss is a mean.
+    """
+    z = np.asarray(logits)
+    z = z if np.issubdtype(z.dtype, np.floating) else z.astype(np.float64)
+    y = _one_hot_like(labels, z)
+    return (softmax(z) - y) / (z.size // z.shape[-1])
+
+
+def _same_shape(grad_out: np.ndarray, shape: tuple[int, ...]) -> None:
+    if grad_out.shape != tuple(shape):
+        raise ValueError(f"grad_out: expected the shape of the forward output {tuple(shape)}, got {grad_out.shape}")

@@ -323,3 +323,217 @@ def test_output_size_is_the_size_conv2d_and_pool2d_give(w, f, p, s):
 def test_bad_arguments_name_what_was_expected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- gradients: against tf.GradientTape and against central differences in float64 -------------
+
+def tape_gradients(fn, grad_out, *inputs):
+    """The gradients of sum(fn(*inputs) * grad_out) with respect to each input, by TensorFlow."""
+    variables = [tf.constant(v) for v in inputs]
+    with tf.GradientTape() as tape:
+        tape.watch(variables)
+        y = fn(*variables)
+        loss = tf.reduce_sum(y * grad_out)
+    return [g.numpy() for g in tape.gradient(loss, variables)]
+
+
+def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """d f / d x by central differences, one element at a time (float64: small arrays only)."""
+    x = x.astype(np.float64).copy()
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        saved = x[index]
+        x[index] = saved + eps
+        up = f(x)
+        x[index] = saved - eps
+        down = f(x)
+        x[index] = saved
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
+def small(case):
+    """A conv case cut to at most 2 images and 6x6, in float64, for the numerical checks."""
+    x, kernels, bias, stride = case
+    x = x[:2, :max(6, kernels.shape[0]), :max(6, kernels.shape[1])].astype(np.float64)
+    return x, kernels.astype(np.float64), bias.astype(np.float64), stride
+
+
+def random_like(shape, seed: int = 0, dtype=np.float32) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+@SETTINGS
+@given(conv_case(), st.sampled_from(["valid", "same", "explicit"]), st.integers(0, 3))
+def test_conv2d_backward_matches_gradient_tape(case, padding, pad):
+    x, kernels, bias, stride = case
+    if padding == "explicit":
+        ours, theirs = ((pad, 1), (0, pad)), [[0, 0], [pad, 1], [0, pad], [0, 0]]
+    else:
+        ours, theirs = padding, padding.upper()
+    out = ops.conv2d(x, kernels, bias, stride=stride, padding=ours)
+    assume(not onednn_gets_it_wrong(x, out.shape, stride))
+    grad_out = random_like(out.shape, seed=out.size)
+    expected = tape_gradients(lambda a, k, b: tf.nn.conv2d(a, k, stride, theirs) + b, grad_out, x, kernels, bias)
+    got = ops.conv2d_backward(x, kernels, grad_out, stride=stride, padding=ours)
+    for name, g, e in zip(("grad_x", "grad_kernels", "grad_bias"), got, expected, strict=True):
+        assert g.shape == e.shape, name
+        np.testing.assert_allclose(g, e, atol=1e-3, rtol=1e-4, err_msg=name)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_case(), st.sampled_from(["valid", "same"]))
+def test_conv2d_backward_matches_central_differences(case, padding):
+    x, kernels, bias, stride = small(case)
+    grad_out = random_like(ops.conv2d(x, kernels, stride=stride, padding=padding).shape, 1, np.float64)
+    grad_x, grad_k, grad_b = ops.conv2d_backward(x, kernels, grad_out, stride=stride, padding=padding)
+
+    def loss(xx=x, kk=kernels, bb=bias):
+        return float((ops.conv2d(xx, kk, bb, stride=stride, padding=padding) * grad_out).sum())
+
+    np.testing.assert_allclose(grad_x, numerical_gradient(lambda v: loss(xx=v), x), atol=1e-6)
+    np.testing.assert_allclose(grad_k, numerical_gradient(lambda v: loss(kk=v), kernels), atol=1e-6)
+    np.testing.assert_allclose(grad_b, numerical_gradient(lambda v: loss(bb=v), bias), atol=1e-6)
+
+
+@SETTINGS
+@given(conv_case())
+def test_conv2d_backward_to_the_input_is_a_full_convolution_with_the_flipped_kernel(case):
+    """At stride 1, grad_x = conv2d(grad_out zero-padded by the kernel size - 1, kernel rotated 180 degrees)."""
+    x, kernels, _, _ = case
+    grad_out = random_like(ops.conv2d(x, kernels).shape, 2)
+    kh, kw = kernels.shape[:2]
+    flipped = kernels[::-1, ::-1].transpose(0, 1, 3, 2)  # rotated, and from K outputs back to C inputs
+    full = ops.conv2d(grad_out, flipped, padding=((kh - 1, kh - 1), (kw - 1, kw - 1)))
+    np.testing.assert_allclose(ops.conv2d_backward(x, kernels, grad_out)[0], full, atol=1e-4, rtol=1e-5)
+
+
+def test_conv2d_backward_on_the_report_example():
+    """The gradient of the report's top-left output (429) with respect to the kernel is the patch under it."""
+    from mnistlab import examples
+
+    image, kernel = examples.REPORT_IMAGE, examples.REPORT_KERNEL
+    out = ops.conv2d(image, kernel)
+    grad_out = np.zeros_like(out)
+    grad_out[0, 0] = 1
+    grad_x, grad_k, grad_b = ops.conv2d_backward(image, kernel, grad_out)
+    np.testing.assert_array_equal(grad_k, image[:3, :3])
+    expected_x = np.zeros_like(image)
+    expected_x[:3, :3] = kernel
+    np.testing.assert_array_equal(grad_x, expected_x)
+    assert grad_b == 1 and grad_x.dtype.kind == "i" and int((grad_k * kernel).sum()) == out[0, 0] == 429
+
+
+def tf_pool(mode, size, stride, padding):
+    if mode == "max":
+        return lambda a: tf.nn.max_pool2d(a, size, stride, padding.upper())
+    if mode == "avg":
+        return lambda a: tf.nn.avg_pool2d(a, size, stride, padding.upper())
+
+    def l2(a):  # zero padding adds nothing to a sum of squares
+        (top, bottom), (left, right) = ops.resolve_padding(padding, *a.shape[1:3], *size, *stride)
+        padded = tf.pad(a * a, [[0, 0], [top, bottom], [left, right], [0, 0]])
+        return tf.sqrt(tf.nn.avg_pool2d(padded, size, stride, "VALID") * (size[0] * size[1]))
+    return l2
+
+
+@SETTINGS
+@given(pool_case(), st.sampled_from(["valid", "same"]), st.sampled_from(["max", "avg", "l2"]))
+def test_pool2d_backward_matches_gradient_tape(case, padding, mode):
+    x, size, stride = case
+    grad_out = random_like(ops.pool2d(x, size, stride, mode, padding).shape, 3)
+    (expected,) = tape_gradients(tf_pool(mode, size, stride, padding), grad_out, x)
+    got = ops.pool2d_backward(x, grad_out, size, stride, mode, padding)
+    assert got.shape == x.shape
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+
+@SETTINGS
+@given(pool_case(), st.sampled_from(["valid", "same"]))
+def test_max_pool2d_backward_routes_ties_as_tensorflow(case, padding):
+    """Digits of 0, 1 and 2 tie in most windows: the gradient goes to the first maximum, overlap or not."""
+    x, size, stride = case
+    ties = np.random.default_rng(x.size).integers(0, 3, x.shape).astype(np.float32)
+    grad_out = random_like(ops.pool2d(ties, size, stride, "max", padding).shape, 4)
+    (expected,) = tape_gradients(tf_pool("max", size, stride, padding), grad_out, ties)
+    np.testing.assert_allclose(ops.pool2d_backward(ties, grad_out, size, stride, "max", padding), expected,
+                               atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pool_case(), st.sampled_from(["valid", "same"]), st.sampled_from(["max", "avg", "l2"]))
+def test_pool2d_backward_matches_central_differences(case, padding, mode):
+    x, size, stride = case
+    x = x[:2, :max(6, size[0]), :max(6, size[1])].astype(np.float64)
+    grad_out = random_like(ops.pool2d(x, size, stride, mode, padding).shape, 5, np.float64)
+    numerical = numerical_gradient(lambda v: float((ops.pool2d(v, size, stride, mode, padding) * grad_out).sum()), x)
+    np.testing.assert_allclose(ops.pool2d_backward(x, grad_out, size, stride, mode, padding), numerical, atol=1e-6)
+
+
+@SETTINGS
+@given(st.integers(1, 6), st.integers(1, 40), st.integers(2, 12), st.integers(0, 2**31 - 1))
+def test_dense_relu_flatten_softmax_cross_entropy_backward_match_gradient_tape(n, features, units, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2, features, 1)).astype(np.float32)
+    kernel = rng.standard_normal((2 * features, units)).astype(np.float32)
+    bias = rng.standard_normal(units).astype(np.float32)
+    labels = rng.integers(0, units, n)
+    flat = ops.flatten(x)
+    z = ops.dense(flat, kernel, bias)
+    g = random_like(z.shape, seed)
+    for got, expected in zip(ops.dense_backward(flat, kernel, g),
+                             tape_gradients(lambda a, k, b: a @ k + b, g, flat, kernel, bias), strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+    np.testing.assert_array_equal(ops.relu_backward(z, g), tape_gradients(tf.nn.relu, g, z)[0])
+    np.testing.assert_array_equal(ops.flatten_backward(x, ops.flatten(x) * 2), x * 2)
+    np.testing.assert_allclose(ops.softmax_backward(ops.softmax(z), g), tape_gradients(tf.nn.softmax, g, z)[0],
+                               atol=1e-5, rtol=1e-4)
+    one_hot = np.eye(units, dtype=np.float32)[labels]
+    keras_loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    np.testing.assert_allclose(ops.cross_entropy(z, labels), float(keras_loss(one_hot, z)), rtol=1e-4)
+    variable = tf.constant(z)
+    with tf.GradientTape() as tape:
+        tape.watch(variable)
+        loss = keras.losses.CategoricalCrossentropy(from_logits=True)(one_hot, variable)
+    np.testing.assert_allclose(ops.cross_entropy_backward(z, labels), tape.gradient(loss, variable).numpy(),
+                               atol=1e-6)
+    np.testing.assert_allclose(ops.cross_entropy_backward(z, one_hot), ops.cross_entropy_backward(z, labels))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(2, 5), st.integers(0, 2**31 - 1))
+def test_dense_softmax_cross_entropy_backward_match_central_differences(n, features, units, seed):
+    rng = np.random.default_rng(seed)
+    x, kernel = rng.standard_normal((n, features)), rng.standard_normal((features, units))
+    bias, g, labels = rng.standard_normal(units), rng.standard_normal((n, units)), rng.integers(0, units, n)
+    grad_x, grad_k, grad_b = ops.dense_backward(x, kernel, g)
+
+    def loss(xx=x, kk=kernel, bb=bias):
+        return float((ops.dense(xx, kk, bb) * g).sum())
+
+    np.testing.assert_allclose(grad_x, numerical_gradient(lambda v: loss(xx=v), x), atol=1e-6)
+    np.testing.assert_allclose(grad_k, numerical_gradient(lambda v: loss(kk=v), kernel), atol=1e-6)
+    np.testing.assert_allclose(grad_b, numerical_gradient(lambda v: loss(bb=v), bias), atol=1e-6)
+    z = x @ kernel
+    np.testing.assert_allclose(ops.softmax_backward(ops.softmax(z), g),
+                               numerical_gradient(lambda v: float((ops.softmax(v) * g).sum()), z), atol=1e-6)
+    np.testing.assert_allclose(ops.cross_entropy_backward(z, labels),
+                               numerical_gradient(lambda v: ops.cross_entropy(v, labels), z), atol=1e-6)
+    np.testing.assert_allclose(ops.relu_backward(z, g), numerical_gradient(lambda v: float((ops.relu(v) * g).sum()), z),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: ops.conv2d_backward(np.zeros((6, 6)), np.zeros((3, 3)), np.zeros((3, 3))),
+     r"grad_out: expected the shape of the forward output \(4, 4\), got \(3, 3\)"),
+    (lambda: ops.pool2d_backward(np.zeros((2, 6, 6, 1)), np.zeros((2, 3, 3))),
+     r"grad_out: expected the shape of the forward output \(2, 3, 3, 1\)"),
+    (lambda: ops.dense_backward(np.zeros((2, 5)), np.zeros((5, 3)), np.zeros((2, 4))),
+     r"grad_out: expected the shape of the forward output \(2, 3\)"),
+    (lambda: ops.relu_backward(np.zeros(3), np.zeros(4)), r"grad_out: expected the shape"),
+    (lambda: ops.cross_entropy(np.zeros((2, 3)), np.array([0, 3])), r"labels: expected classes 0 to 2, got 0 to 3"),
+    (lambda: ops.cross_entropy(np.zeros((2, 3)), np.zeros((2, 4))), r"labels: expected integer classes of shape"),
+])
+def test_bad_gradient_arguments_name_what_was_expected(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
