@@ -390,13 +390,13 @@ def pool2d_backward(x: np.ndarray, grad_out: np.ndarray, size: IntPair = 2, stri
     offsets = list(_offsets(kh, kw, sh, sw, oh, ow))
     if mode == "max":
         low = np.iinfo(x4.dtype).min if np.issubdtype(x4.dtype, np.integer) else -np.inf
-        padded = np.pad(x4, pads, constant_values=low)
+        padded = np.pad(x4, pads, constant_values=low) if any(pads[1] + pads[2]) else x4
         best = _reduce_windows(padded, np.maximum, kh, kw, sh, sw, oh, ow)
-        routed = np.zeros(best.shape, bool)  # windows whose gradient has gone to their maximum already
+        unrouted = g4.astype(dtype)  # each window's gradient, until it has gone to the window's first maximum
         for _, _, rows, cols in offsets:
-            wins = (padded[:, rows, cols, :] == best) & ~routed
-            grad[:, rows, cols, :] += np.where(wins, g4, 0).astype(dtype, copy=False)
-            routed |= wins
+            wins = padded[:, rows, cols, :] == best
+            grad[:, rows, cols, :] += unrouted * wins
+            unrouted *= ~wins
     elif mode == "avg":
         inside = np.pad(np.ones((1, h, w, 1), dtype), pads)
         share = g4 / _reduce_windows(inside, np.add, kh, kw, sh, sw, oh, ow)
