@@ -21,8 +21,9 @@ import numpy as np
 
 from mnistlab import ops
 
-__all__ = ["SGD", "Adam", "Conv2D", "Dense", "Dropout", "Flatten", "History", "MaxPool2D", "Network", "ReLU",
-           "from_keras", "report_network", "train"]
+__all__ = ["SGD", "Adam", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "History", "MaxPool2D", "Network",
+           "ReLU", "Sigmoid", "accuracy", "deep_mlp", "from_keras", "gradient_norms", "numerical_gradient",
+           "relative_error", "report_network", "running_mean", "train"]
 
 
 class Layer:
@@ -87,6 +88,53 @@ class ReLU(Layer):
 
     def backward(self, grad_out):
         return ops.relu_backward(self.x, grad_out)
+
+
+class Sigmoid(Layer):
+    """1 / (1 + exp(-x)); its gradient s * (1 - s) is at most 0.25, which is why deep sigmoid stacks vanish."""
+
+    def forward(self, x, training=False):
+        self.s = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)  # stable for large |x|
+        return self.s
+
+    def backward(self, grad_out):
+        return grad_out * self.s * (1 - self.s)
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over the last axis, as Keras' ``BatchNormalization``.
+
+    While training, each feature is normalised with the batch's mean and (biased) variance, then scaled
+    by ``gamma`` and shifted by ``beta``; the running averages (``momentum``) are what prediction uses.
+    Its backward pass is the one that makes it work: the gradient of a normalised value also flows
+    through the batch's mean and variance, so it is centred and decorrelated from x-hat.
+    """
+
+    def __init__(self, features: int, momentum: float = 0.9, epsilon: float = 1e-3, dtype=np.float32):
+        super().__init__()
+        self.params = {"gamma": np.ones(features, dtype), "beta": np.zeros(features, dtype)}
+        self.moving_mean, self.moving_variance = np.zeros(features, dtype), np.ones(features, dtype)
+        self.momentum, self.epsilon = momentum, epsilon
+
+    def forward(self, x, training=False):
+        axes = tuple(range(x.ndim - 1))
+        if training:
+            mean, variance = x.mean(axis=axes), x.var(axis=axes)
+            self.moving_mean = self.momentum * self.moving_mean + (1 - self.momentum) * mean
+            self.moving_variance = self.momentum * self.moving_variance + (1 - self.momentum) * variance
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        self.inv_std = 1 / np.sqrt(variance + self.epsilon)
+        self.x_hat = (x - mean) * self.inv_std
+        return self.params["gamma"] * self.x_hat + self.params["beta"]
+
+    def backward(self, grad_out):
+        axes = tuple(range(grad_out.ndim - 1))
+        count = grad_out.size // grad_out.shape[-1]
+        self.grads["gamma"] = (grad_out * self.x_hat).sum(axis=axes)
+        self.grads["beta"] = grad_out.sum(axis=axes)
+        g = grad_out * self.params["gamma"]
+        return self.inv_std / count * (count * g - g.sum(axis=axes) - self.x_hat * (g * self.x_hat).sum(axis=axes))
 
 
 class Flatten(Layer):
@@ -270,6 +318,32 @@ def report_network(seed: int = 42, dropout: float = 0.2) -> Network:
     ])
 
 
+def deep_mlp(depth: int = 20, width: int = 64, activation: str = "sigmoid", batch_norm: bool = False,
+             seed: int = 0, inputs: int = 784, classes: int = 10) -> Network:
+    """``depth`` dense layers of ``width`` units, each followed by batch normalisation if asked, then a
+    sigmoid or ReLU; flattened digits in, ten logits out. Initialised as Keras does (Glorot uniform)."""
+    if depth < 1:
+        raise ValueError(f"depth: expected at least 1 layer, got {depth!r}")
+    if activation not in ("sigmoid", "relu"):
+        raise ValueError(f"activation: expected 'sigmoid' or 'relu', got {activation!r}")
+    rng = np.random.default_rng(seed)
+    layers: list[Layer] = [Flatten()]
+    for i in range(depth):
+        layers.append(dense_layer(rng, inputs if i == 0 else width, width))
+        if batch_norm:
+            layers.append(BatchNorm(width))
+        layers.append(Sigmoid() if activation == "sigmoid" else ReLU())
+    layers.append(dense_layer(rng, width, classes))
+    return Network(layers)
+
+
+def gradient_norms(network: Network, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The norm of the loss's gradient for each Dense layer's kernel, first layer first (one batch)."""
+    network.loss_and_gradients(x, labels)
+    return np.array([float(np.linalg.norm(layer.grads["kernel"])) for layer in network.layers
+                     if isinstance(layer, Dense)])
+
+
 def from_keras(model, seed: int = 0) -> Network:
     """A :class:`Network` with a copy of a Keras Sequential model's weights (its softmax moves into the loss).
 
@@ -379,3 +453,35 @@ def train(network: Network, optimizer: SGD | Adam, x: np.ndarray, labels: np.nda
         if max_seconds is not None and history.seconds >= max_seconds:
             break
     return history
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """d f / d x by central differences, (f(x + eps) - f(x - eps)) / (2 eps), one element at a time.
+
+    The check every hand-written gradient must pass. Computed in float64 (float32 rounding would
+    swamp a step of 1e-6), so keep ``x`` small: it calls ``f`` twice per element.
+    """
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        saved = x[index]
+        x[index] = saved + eps
+        up = f(x)
+        x[index] = saved - eps
+        down = f(x)
+        x[index] = saved
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest |a - b| / max(|a|, |b|) over the elements (0 where both are 0), as cs231n checks gradients."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return float(np.max(np.divide(np.abs(a - b), scale, out=np.zeros_like(scale), where=scale > 0), initial=0.0))
+
+
+def running_mean(values: Iterable[float]) -> np.ndarray:
+    """The mean of the first 1, 2, 3, ... values: how Keras reports the loss during an epoch."""
+    values = np.asarray(list(values), dtype=np.float64)
+    return np.cumsum(values) / np.arange(1, len(values) + 1)

@@ -15,6 +15,7 @@ __all__ = [
     "filters",
     "label_counts",
     "learning_curve",
+    "loss_curves",
     "mean_digits",
     "mistakes",
     "pixel_histogram",
@@ -193,6 +194,21 @@ def training_curves(history: dict, *, axes=None, title: str | None = None):
     if title is not None:
         axes[0].figure.suptitle(title)
     return axes
+
+
+def loss_curves(curves: dict[str, Sequence[float]], *, ax=None, xlabel: str = "training step",
+                log: bool = False):
+    """One line per named sequence of losses (or gradient norms), against the step (or the layer)."""
+    ax = _axes(ax)
+    for name, values in curves.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("loss")
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
 
 
 def filters(kernels: np.ndarray, *, cols: int = 8, fig=None):

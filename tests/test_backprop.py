@@ -142,3 +142,55 @@ def test_cross_entropy_backward_is_p_minus_y_over_the_batch():
     logits = np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0]])
     grad = ops.cross_entropy_backward(logits, np.array([0, 2]))
     np.testing.assert_allclose(grad, (ops.softmax(logits) - np.eye(3)[[0, 2]]) / 2)
+
+
+@pytest.mark.parametrize("shape", [(32, 7), (4, 5, 5, 3)])
+def test_batch_norm_and_sigmoid_backward_match_keras(shape):
+    """BatchNorm in training mode (the batch's statistics) and Sigmoid, against Keras' layers under a GradientTape."""
+    tf = import_tensorflow()
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    grad_out = rng.standard_normal(shape).astype(np.float32)
+    ours = backprop.BatchNorm(shape[-1])
+    ours.params["gamma"] = rng.standard_normal(shape[-1]).astype(np.float32)
+    theirs = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)
+    theirs.build(shape)
+    theirs.gamma.assign(ours.params["gamma"])
+    variable = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(variable)
+        y = theirs(variable, training=True)
+        loss = tf.reduce_sum(y * grad_out)
+    grad_x, grad_gamma, grad_beta = tape.gradient(loss, [variable, theirs.gamma, theirs.beta])
+    np.testing.assert_allclose(ours.forward(x, training=True), y.numpy(), atol=1e-5)
+    np.testing.assert_allclose(ours.backward(grad_out), grad_x.numpy(), atol=1e-4)
+    np.testing.assert_allclose(ours.grads["gamma"], grad_gamma.numpy(), atol=1e-4, rtol=1e-5)
+    np.testing.assert_allclose(ours.grads["beta"], grad_beta.numpy(), atol=1e-4, rtol=1e-5)
+    np.testing.assert_allclose(ours.moving_mean, theirs.moving_mean.numpy(), atol=1e-5)
+    np.testing.assert_allclose(ours.moving_variance, theirs.moving_variance.numpy(), atol=1e-4)
+    np.testing.assert_allclose(ours.forward(x), theirs(x, training=False).numpy(), atol=1e-4)
+    sigmoid = backprop.Sigmoid()
+    with tf.GradientTape() as tape:
+        tape.watch(variable)
+        loss = tf.reduce_sum(tf.sigmoid(variable) * grad_out)
+    np.testing.assert_allclose(sigmoid.forward(x), tf.sigmoid(x).numpy(), atol=1e-6)
+    np.testing.assert_allclose(sigmoid.backward(grad_out), tape.gradient(loss, variable).numpy(), atol=1e-6)
+
+
+def test_a_deep_sigmoid_stack_vanishes_and_batch_norm_restores_the_gradient(digits):
+    x, y = digits[0][:256], digits[1][:256]
+    plain = backprop.gradient_norms(backprop.deep_mlp(20, 64, "sigmoid", seed=0), x, y)
+    normalised = backprop.gradient_norms(backprop.deep_mlp(20, 64, "sigmoid", batch_norm=True, seed=0), x, y)
+    assert len(plain) == len(normalised) == 21
+    assert plain[0] / plain[-1] < 1e-8 < 0.1 < normalised[0] / normalised[-1] < 10
+
+
+def test_numerical_gradient_and_relative_error():
+    def f(v):
+        return float((v ** 3).sum())
+
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    assert backprop.relative_error(backprop.numerical_gradient(f, x), 3 * x ** 2) < 1e-8
+    assert backprop.relative_error(np.zeros(3), np.zeros(3)) == 0
+    assert backprop.relative_error(np.array([1.0]), np.array([-1.0])) == 2
+    np.testing.assert_allclose(backprop.running_mean([1, 3, 5]), [1, 2, 3])

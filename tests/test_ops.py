@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mnistlab import ops
+from mnistlab.backprop import numerical_gradient
 from mnistlab.runtime import import_tensorflow
 
 tf = import_tensorflow()
@@ -335,21 +336,6 @@ def tape_gradients(fn, grad_out, *inputs):
         y = fn(*variables)
         loss = tf.reduce_sum(y * grad_out)
     return [g.numpy() for g in tape.gradient(loss, variables)]
-
-
-def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """d f / d x by central differences, one element at a time (float64: small arrays only)."""
-    x = x.astype(np.float64).copy()
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        saved = x[index]
-        x[index] = saved + eps
-        up = f(x)
-        x[index] = saved - eps
-        down = f(x)
-        x[index] = saved
-        grad[index] = (up - down) / (2 * eps)
-    return grad
 
 
 def small(case):
