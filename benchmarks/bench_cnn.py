@@ -9,7 +9,7 @@ all 60,000 digits. Training throughput is printed beside the FLOPs of a step and
 matrix-multiply peak, then a profile of one epoch of the best model: its layers (forward and backward),
 the input pipeline and the fixed cost of a step. Last, the recipes tried on the way to the best model,
 one change each, with their FLOPs, time and accuracy (also written to mnistlab/measured/recipes_tried.csv,
-which notebook 06 shows through mnistlab.recipes.tried()).
+which notebook 07 shows through mnistlab.recipes.tried()).
 
 Usage: python benchmarks/bench_cnn.py [--skip-training] [--skip-tried]
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Each notebook's run time, executed as `mnistlab course` does, with an empty model cache.
 
-With an empty cache every notebook pays for what it computes the first time (notebook 06 then reuses
+With an empty cache every notebook pays for what it computes the first time (notebook 07 then reuses
 what 04 and 05 cached, as it does for a learner who runs the course in order). Target (issue 11):
 the whole course, every notebook, in at most 300 s.
 

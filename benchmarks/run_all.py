@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Run every benchmark script and write BENCHMARKS.md with the machine it ran on.
 
-The README's numbers come from that file. Takes about 20 minutes on a 2-core machine (the CNN
-trainings and the notebooks dominate). Usage: python benchmarks/run_all.py [--out BENCHMARKS.md]
+The README's numbers come from that file. Takes about 40 minutes on a 2-core machine (the CNN
+trainings and the notebooks dominate). ``--only bench_backprop.py`` re-runs the scripts named and
+replaces only their sections, each then saying the date and machine it ran on.
+
+Usage: python benchmarks/run_all.py [--out BENCHMARKS.md] [--only SCRIPT ...]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ SCRIPTS = [
     ("Explorers", "bench_widgets.py"),
     ("Classical baselines (the report's protocol)", "bench_baselines.py"),
     ("CNNs: targets and training speed", "bench_cnn.py"),
+    ("The NumPy training loop (mnistlab.backprop)", "bench_backprop.py"),
     ("Notebooks' run times (empty cache)", "bench_notebooks.py"),
 ]
 
@@ -49,12 +53,23 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--only", nargs="+", choices=[script for _, script in SCRIPTS], metavar="SCRIPT",
+                        help="run only these scripts and replace their sections of an existing --out")
     args = parser.parse_args()
-    sections = [f"# Benchmarks\n\nWritten by `python benchmarks/run_all.py` on "
-                f"{datetime.date.today().isoformat()}.\n\nMachine: {machine()}\n\n"
-                "Timings on shared machines are noisy: each script quotes medians or ratios within one run."]
+    header = (f"# Benchmarks\n\nWritten by `python benchmarks/run_all.py` on {datetime.date.today().isoformat()}.\n\n"
+              f"Machine: {machine()}\n\n"
+              "Timings on shared machines are noisy: each script quotes medians or ratios within one run.")
+    chosen = args.only or [script for _, script in SCRIPTS]
+    kept = {}
+    if args.only:
+        if not args.out.exists():
+            parser.error(f"--only replaces sections of {args.out}, which does not exist: run without --only first")
+        header, *rest = args.out.read_text().rstrip("\n").split("\n\n## ")
+        kept = {part.split("\n", 1)[0]: "## " + part for part in rest}
     status = 0
     for title, script in SCRIPTS:
+        if script not in chosen:
+            continue
         start = time.perf_counter()
         run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script)], capture_output=True, text=True,
                              env={**os.environ, "TQDM_DISABLE": "1"})
@@ -62,8 +77,10 @@ def main() -> int:
         status |= run.returncode
         body = run.stdout.strip() + (f"\n\nFAILED (exit {run.returncode}):\n{run.stderr[-2000:]}"
                                       if run.returncode else "")
-        sections.append(f"## {title}\n\n`python benchmarks/{script}` ({took:.0f} s)\n\n```text\n{body}\n```")
+        where = (f", {datetime.date.today().isoformat()} on {machine()}: not the machine above" if args.only else "")
+        kept[title] = f"## {title}\n\n`python benchmarks/{script}` ({took:.0f} s{where})\n\n```text\n{body}\n```"
         print(f"{script}: {took:.0f} s{'' if not run.returncode else ' FAILED'}", flush=True)
+    sections = [header] + [kept[title] for title, _ in SCRIPTS if title in kept]
     args.out.write_text("\n\n".join(sections) + "\n")
     print(f"wrote {args.out}")
     return status

@@ -191,7 +191,7 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
 
     Computed once and kept in the user's cache (:mod:`mnistlab.cache`) under a key made of the
     models' settings, the code that fits and scores them and the library versions, so that notebook
-    06 and the command line reuse what notebook 04 fitted. An entry that cannot be used is reported
+    07 and the command line reuse what notebook 04 fitted. An entry that cannot be used is reported
     through ``warn`` (default: one line on stderr) and computed again. Returns ``(table, predictions)``.
     """
     import pandas as pd

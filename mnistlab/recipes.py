@@ -136,7 +136,7 @@ class TrainConfig:
 #: The report's protocol as it meant it: its model on the first 20,000 digits, 10 epochs, batch 128.
 REPORT_PROTOCOL = TrainConfig(model="report", train_size=20_000, epochs=10, batch_size=128)
 
-#: Each model on all 60,000 training digits, as the command line and notebooks 05 and 06 train them.
+#: Each model on all 60,000 training digits, as the command line and notebooks 05 and 07 train them.
 DEFAULTS: dict[str, TrainConfig] = {
     "report": TrainConfig(model="report", train_size=60_000, epochs=10, batch_size=128),
     "quick": TrainConfig(model="quick", train_size=60_000, epochs=2, batch_size=256),

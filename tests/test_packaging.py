@@ -81,7 +81,7 @@ def test_bundled_data_is_package_data():
 
 
 def test_the_measured_recipes_table_ships_with_the_package():
-    """Notebook 06 shows what benchmarks/bench_cnn.py measured; the table must load without TensorFlow."""
+    """Notebook 07 shows what benchmarks/bench_cnn.py measured; the table must load without TensorFlow."""
     import subprocess
     import sys
 
