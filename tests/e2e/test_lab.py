@@ -1,4 +1,5 @@
-"""Every notebook run in JupyterLab in Chromium; the explorers of notebooks 01 to 03 used as a learner uses them.
+"""Every notebook run in JupyterLab in Chromium; the explorers of notebooks 01 to 03 used as a learner uses them,
+and digits drawn with the mouse on notebook 07's drawing pad.
 
 Each explorer is checked against an oracle: the same explorer built headless in this process and given
 the same changes, whose pixels are proven by the unit tests. After a change the page must show the
@@ -7,7 +8,9 @@ oracle's output image pixel for pixel, its shape label and its status line.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 
 import pytest
 from labpage import (
@@ -140,8 +143,76 @@ def explore_pooling(page, shots) -> None:
     ex.root.screenshot(path=shots / "03_pooling_explorer.png")
 
 
+def ellipse(cx, cy, rx, ry, n=36):
+    return [(cx + rx * math.sin(2 * math.pi * k / n), cy - ry * math.cos(2 * math.pi * k / n)) for k in range(n + 1)]
+
+
+def through(*points, n=8):
+    """A polyline through ``points``, with ``n`` mouse positions per segment."""
+    path = [points[0]]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        path += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
+    return path
+
+
+#: Digits drawn with the mouse, stroke by stroke, on the 280x280 pad.
+DRAWN = {0: [ellipse(140, 140, 55, 85)], 1: [through((145, 50), (135, 230))],
+         7: [through((85, 60), (195, 60), (120, 230))], 4: [through((170, 50), (80, 170), (210, 170)),
+                                                            through((170, 50), (170, 240))]}
+
+
+def wait_for_text(locator, pattern: str, what: str, timeout_s: float = 15) -> float:
+    """Poll until the locator's text matches; returns the seconds it took."""
+    start = time.perf_counter()
+    while True:
+        text = locator.inner_text().strip()
+        if re.search(pattern, text):
+            return time.perf_counter() - start
+        if time.perf_counter() - start > timeout_s:
+            raise AssertionError(f"{what}: expected text matching {pattern!r}, the page shows {text!r}")
+        time.sleep(0.02)
+
+
+def draw_digits(page, shots) -> None:
+    """The drawing pad of notebook 07: digits drawn with the mouse are read; undo, clear, an empty pad."""
+    pad = page.locator(".mnistlab-drawing")
+    assert pad.count() == 1, f"expected one drawing pad, found {pad.count()}"
+    prediction = pad.locator(".mnistlab-prediction")
+    wait_for_text(prediction, r"^reads 7 ", "the 7 drawn by the notebook's code")
+    canvas = pad.locator(".mnistlab-pad")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert abs(box["width"] - 280) < 2 and abs(box["height"] - 280) < 2, f"the pad is {box}"
+
+    def draw(stroke) -> None:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.up()
+
+    latencies = []
+    for digit, strokes in DRAWN.items():
+        pad.get_by_role("button", name="clear").click()
+        wait_for_text(prediction, "the pad is empty", f"clear before drawing a {digit}")
+        for stroke in strokes:
+            draw(stroke)
+        latencies.append(wait_for_text(prediction, rf"^reads {digit} ", f"a {digit} drawn with the mouse"))
+        assert pad.locator("img.mnistlab-maps-conv1").count() == 1
+    print(f"drawing pad in the browser: from the mouse's release to the answer shown, {1000 * min(latencies):.0f}"
+          f"-{1000 * max(latencies):.0f} ms")
+    pad.screenshot(path=shots / "07_drawing_pad.png")
+
+    draw(through((20, 20), (40, 20)))  # a mark beside the 4
+    wait_for_text(prediction, "separate marks side by side", "a second mark beside the digit")
+    pad.get_by_role("button", name="undo").click()
+    wait_for_text(prediction, r"^reads 4 ", "undo the second mark")
+    pad.get_by_role("button", name="clear").click()
+    wait_for_text(prediction, "the pad is empty: draw a digit", "an empty pad")
+
+
 EXPLORERS = {"01_convolution.ipynb": explore_convolution, "02_padding_stride.ipynb": explore_padding_stride,
-             "03_pooling.ipynb": explore_pooling}
+             "03_pooling.ipynb": explore_pooling, "07_evaluation.ipynb": draw_digits}
 
 
 @pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])

@@ -1,0 +1,96 @@
+"""The drawing pad without a browser: every callback, the rasterised strokes, what it shows and when it refuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnistlab import drawing, models
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A small untrained CNN: the pad's mechanics, not its accuracy (the browser suite reads digits with a
+    trained model)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return models.course_cnn(widths=(4, 8), kernel_size=3, pools=(True, True), shift=0.0, dropout=0.0)
+
+
+def line(a, b, n=10):
+    return [(a[0] + (b[0] - a[0]) * k / n, a[1] + (b[1] - a[1]) * k / n) for k in range(n + 1)]
+
+
+def test_rasterize_draws_round_strokes_of_the_pen_width():
+    image = drawing.rasterize([line((50, 100), (200, 100))], size=280, pen_width=20)
+    assert image.shape == (280, 280) and image.dtype == np.uint8
+    rows = np.flatnonzero(image[:, 120])
+    assert rows.min() >= 89 and rows.max() <= 111 and len(rows) >= 19  # 20 px thick
+    assert image[100, 41] == 255 and image[100, 209] == 255 and image[100, 30] == 0  # round caps of radius 10
+    dot = drawing.rasterize([[(140, 140)]], pen_width=10)
+    assert dot[140, 140] == 255 and dot[140, 147] == 0 and 60 < (dot > 0).sum() < 100  # a disc of radius 5
+    assert not drawing.rasterize([]).any()
+
+
+def test_tile_maps_lays_maps_out_in_reading_order():
+    maps = np.arange(2 * 3 * 5, dtype=float).reshape(2, 3, 5)
+    tiled = drawing.tile_maps(maps, cols=3)
+    assert tiled.shape == (2 * 3 - 1, 3 * 4 - 1)
+    np.testing.assert_array_equal(tiled[0:2, 0:3], maps[:, :, 0])
+    np.testing.assert_array_equal(tiled[0:2, 8:11], maps[:, :, 2])
+    np.testing.assert_array_equal(tiled[3:5, 4:7], maps[:, :, 4])
+    assert tiled[2, 0] == maps.min()
+
+
+def test_a_stroke_is_read_by_the_model_as_keras_reads_the_prepared_digit(model):
+    from mnistlab.photo import prepare_digit
+
+    pad = drawing.DrawingPad(model)
+    assert "draw a digit" in pad.prediction.value
+    reading = pad.stroke(line((140, 50), (130, 230)))
+    digit = prepare_digit(pad.image)
+    expected = model.predict(digit[np.newaxis, :, :, np.newaxis], verbose=0)[0]
+    np.testing.assert_allclose(reading.probabilities, expected, atol=1e-5)
+    np.testing.assert_array_equal(reading.digit, digit)
+    assert f"reads <b>{expected.argmax()}</b>" in pad.prediction.value and pad.bars.value.count("%") == 10
+    assert pad.maps.layout.display is None
+    assert [t.value.split(":")[0] for t in pad.map_titles.values()] == ["<b>conv1</b>", "<b>conv2</b>"]
+    assert pad.map_images["conv1"].value[:4] == b"\x89PNG" and pad.latency_ms > 0
+
+
+def test_undo_clear_and_the_pen(model):
+    pad = drawing.DrawingPad(model)
+    pad.stroke(line((140, 50), (140, 230)))
+    one = pad.image.copy()
+    pad.stroke(line((90, 60), (190, 60)))
+    assert len(pad.strokes) == 2 and (pad.image > 0).sum() > (one > 0).sum()
+    pad.undo()
+    np.testing.assert_array_equal(pad.image, one)
+    pad.pen.value = 30
+    assert (pad.image > 0).sum() > (one > 0).sum()
+    pad.clear()
+    assert pad.strokes == [] and "the pad is empty" in pad.prediction.value and pad.bars.value == ""
+    assert pad.maps.layout.display == "none"
+    pad.undo()  # nothing to undo: still empty, no error
+    assert "the pad is empty" in pad.prediction.value
+
+
+def test_moves_without_a_pressed_button_draw_nothing_and_touch_draws(model):
+    pad = drawing.DrawingPad(model)
+    pad._move(10, 10)
+    pad._up(10, 10)
+    assert pad.strokes == []
+    pad.canvas._touch_start_callbacks([(140, 50)])
+    pad.canvas._touch_move_callbacks([(140, 140)])
+    pad.canvas._touch_end_callbacks([])
+    assert pad.strokes == [[(140, 50), (140, 140)]] and pad.reading.probabilities is not None
+
+
+def test_marks_that_are_not_one_digit_show_prepare_digits_message_in_place(model):
+    pad = drawing.DrawingPad(model)
+    pad.stroke(line((20, 140), (60, 140)))
+    pad.stroke(line((200, 140), (260, 140)))
+    assert pad.reading.probabilities is None
+    assert "found 2 separate marks side by side; expected a single digit" in pad.prediction.value
+    assert "the pad" in pad.prediction.value and "&#9888;" in pad.prediction.value
