@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import textwrap
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,7 +18,8 @@ from mnistlab import ops
 from mnistlab.kernels import PRESETS, make_kernel
 from mnistlab.render import to_png
 
-__all__ = ["ConvolutionExplorer", "PaddingStrideExplorer", "PoolingExplorer", "shape_message"]
+__all__ = ["ConvolutionExplorer", "OutputSum", "PaddingStrideExplorer", "PoolingExplorer", "output_sum",
+           "shape_message"]
 
 _SIZE = 196  # pixels of each image panel
 
@@ -43,6 +45,67 @@ def shape_message(h: int, w: int, f: int, p: int, s: int) -> tuple[str, bool]:
     oh, ow = sizes if len(sizes) == 2 else sizes * 2
     head = f"output {oh}x{ow}" if tiles else f"does not tile: frameworks give {oh}x{ow}"
     return f"{head}. " + "; ".join(parts), tiles
+
+
+@dataclass(frozen=True)
+class OutputSum:
+    """The terms behind one output pixel of a convolution: its window of the (padded) input, the kernel,
+    their products and the products' sum, which is the output pixel."""
+
+    row: int
+    col: int
+    top: int   # the window's top-left corner in the padded input
+    left: int
+    window: np.ndarray
+    kernel: np.ndarray
+    products: np.ndarray
+    total: float
+
+    def terms(self) -> str:
+        """The sum written out over its non-zero products: "18 + 51 + 121 + 35 + 204 = 429"."""
+        values = [v for v in self.products.ravel() if v != 0]
+        text = " + ".join(_number(v) for v in values).replace("+ -", "- ") or "0"
+        return f"{text} = {_number(self.total)}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.3f}"
+
+
+def output_sum(image: np.ndarray, kernel: np.ndarray, row: int, col: int, stride: int = 1,
+               padding: int = 0) -> OutputSum:
+    """Where output[row, col] of ``ops.conv2d(image, kernel, stride=stride, padding=padding)`` comes from.
+
+    Raises ``ValueError`` naming the output's size when (row, col) is outside it.
+    """
+    image, kernel = np.asarray(image), np.asarray(kernel)
+    padded = ops.pad2d(image, padding)
+    kh, kw = kernel.shape
+    oh = ops.output_size(padded.shape[0], kh, 0, stride, partial="drop")
+    ow = ops.output_size(padded.shape[1], kw, 0, stride, partial="drop")
+    if not (0 <= row < oh and 0 <= col < ow):
+        raise ValueError(f"row, col: expected an output pixel of the {oh}x{ow} output, got ({row}, {col})")
+    top, left = row * stride, col * stride
+    window = padded[top:top + kh, left:left + kw]
+    products = window * kernel
+    return OutputSum(row, col, top, left, window, kernel, products, products.sum())
+
+
+def _grid(array: np.ndarray, css: str, mark: np.ndarray | None = None) -> str:
+    """A small array as an HTML table (``mark``: cells shown in bold)."""
+    rows = []
+    for i, line in enumerate(array):
+        cells = "".join(f"<td style='padding:0 4px;text-align:right;"
+                        f"{'font-weight:bold' if mark is not None and mark[i, j] else 'color:#888'}'>"
+                        f"{_number(v)}</td>" for j, v in enumerate(line))
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table class='{css}' style='border-collapse:collapse;font-family:monospace'>{''.join(rows)}</table>"
+
+
+def _cell_mask(shape: tuple[int, int], row: int, col: int) -> np.ndarray:
+    mask = np.zeros(shape, bool)
+    mask[row, col] = True
+    return mask
 
 
 def _digits(images: np.ndarray) -> np.ndarray:
@@ -80,6 +143,28 @@ class _Explorer:
         label.add_class(f"mnistlab-{role}-title")
         return image, label, w.VBox([label, image], layout=w.Layout(align_items="center", margin="0 8px"))
 
+    def _clickable(self, image, on_pixel) -> None:
+        """Call ``on_pixel(row, col)`` when the learner clicks a pixel of the array shown in ``image``.
+
+        ipyevents reports the click in the PNG's own pixels (``dataX``, ``dataY``); the PNG is the
+        array scaled up by a whole factor (:func:`mnistlab.render.to_png`), so dividing gives the cell.
+        """
+        from ipyevents import Event
+
+        def handle(event) -> None:
+            array = self._arrays.get(id(image))
+            if array is None or "dataX" not in event:
+                return
+            factor = max(1, _SIZE // max(array.shape))
+            row, col = int(event["dataY"] // factor), int(event["dataX"] // factor)
+            if 0 <= row < array.shape[0] and 0 <= col < array.shape[1]:
+                on_pixel(row, col)
+
+        self._events = getattr(self, "_events", [])
+        event = Event(source=image, watched_events=["click"])
+        event.on_dom_event(handle)
+        self._events.append(event)
+
     def _finish(self, widget) -> None:
         """Keep the explorer's root widget, classed ``mnistlab-explorer`` and ``mnistlab-<kind>``."""
         widget.add_class("mnistlab-explorer")
@@ -112,6 +197,7 @@ class _Explorer:
     def _show(self, panels: list[tuple[object, object, str, np.ndarray, dict]]) -> None:
         """Draw each (image widget, title widget, title, array, colours) panel and remember it for figure()."""
         self._views = [(title, array, colours) for _, _, title, array, colours in panels]
+        self._arrays = {id(image): array for image, _, _, array, _ in panels}
         for image, label, title, array, colours in panels:
             image.value = to_png(array, size=_SIZE, **colours)
             if label is not None:
@@ -141,13 +227,19 @@ class ConvolutionExplorer(_Explorer):
     """Pick a digit and a kernel preset, or edit the 3x3 kernel cell by cell; see input, kernel, output.
 
     ``explorer.kernel`` is the kernel shown, ``explorer.output`` the convolution (valid padding,
-    stride 1) that the output panel shows. Every cell edit updates the output as you type.
+    stride 1) that the output panel shows. Every cell edit updates the output as you type. Click an
+    output pixel (or call ``explorer.select(row, col)``): its window is outlined on the input and the
+    panel below shows the window, the kernel, their products and the sum, which is the clicked value.
+    ``scale=False`` shows images as they are (the report's 6x6 example) instead of scaled to [0, 1].
     """
 
     css_name = "convolution"
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
-                 preset: str = "sobel x") -> None:
+                 preset: str = "sobel x", scale: bool = True) -> None:
+        self.scale = scale
+        self.selected: OutputSum | None = None
+        self._cell: tuple[int, int] | None = None
         super().__init__(images, labels, index)
         w = self._w
         if preset not in PRESETS:
@@ -160,8 +252,11 @@ class ConvolutionExplorer(_Explorer):
         self.kernel_image, _, kernel_box = self._panel("kernel", "kernel")
         self.output_image, self.output_title, output_box = self._panel("output", "output")
         grid = w.VBox([w.HBox(row) for row in self.cells], layout=w.Layout(margin="0 0 0 16px"))
+        self.sum_panel = w.HTML()
+        self.sum_panel.add_class("mnistlab-sum")
         self._finish(w.VBox([w.HBox([self.digit, self.preset]), w.HBox([input_box, kernel_box, output_box, grid]),
-                             self.status]))
+                             self.status, self.sum_panel]))
+        self._clickable(self.output_image, self.select)
         self.preset.observe(self._on_preset, names="value")
         for cell in (c for row in self.cells for c in row):
             cell.observe(self._on_cell, names="value")
@@ -194,17 +289,53 @@ class ConvolutionExplorer(_Explorer):
             self._syncing = False
         self.update()
 
+    @property
+    def image(self) -> np.ndarray:
+        """The current image: scaled to [0, 1] as float32, or as it is with ``scale=False``."""
+        return super().image if self.scale else self.images[self.digit.value]
+
+    def select(self, row: int, col: int) -> OutputSum:
+        """Show where output[row, col] comes from (what a click on that output pixel does)."""
+        self._cell = (row, col)
+        self.update()
+        return self.selected
+
     def update(self) -> None:
-        """Recompute the output and redraw the three panels and the status line."""
+        """Recompute the output and redraw the three panels, the status line and the clicked pixel's sum."""
         image, kernel = self.image, self.kernel
+        if not self.scale and np.issubdtype(image.dtype, np.integer) and np.array_equal(kernel, np.round(kernel)):
+            kernel = kernel.astype(np.int64)  # whole numbers stay whole, as in the report's example
         self.output = ops.conv2d(image, kernel)
         oh, ow = self.output.shape
-        self._show([(self.input_image, self.input_title, f"input: {self._digit_title()}, 28x28", image,
-                     {"vmin": 0, "vmax": 1}),
+        h, w = image.shape
+        outline = None
+        self.selected = None
+        if self._cell is not None and self._cell[0] < oh and self._cell[1] < ow:
+            self.selected = output_sum(image, kernel, *self._cell)
+            outline = np.ones(image.shape, bool)
+            outline[self.selected.top:self.selected.top + 3, self.selected.left:self.selected.left + 3] = False
+        levels = {"vmin": 0, "vmax": 1} if self.scale else {"vmin": 0, "vmax": float(max(1, image.max()))}
+        self._show([(self.input_image, self.input_title, f"input: {self._digit_title()}, {h}x{w}", image,
+                     {**levels, "highlight": outline}),
                     (self.kernel_image, None, "kernel", kernel, {}),
-                    (self.output_image, self.output_title, f"output {oh}x{ow}", self.output, {})])
+                    (self.output_image, self.output_title, f"output {oh}x{ow}", self.output,
+                     {} if self.selected is None else {"highlight": _cell_mask(self.output.shape, *self._cell)})])
         self._set_status(f"output {self.output.shape[0]}x{self.output.shape[1]}, values "
                          f"{self.output.min():.2f} to {self.output.max():.2f} (blue < 0 < red)")
+        self.sum_panel.value = self._sum_html()
+
+    def _sum_html(self) -> str:
+        terms = self.selected
+        if terms is None:
+            return "<i>click an output pixel to see the sum behind it</i>"
+        nonzero = terms.products != 0
+        tables = "".join(f"<div style='margin-right:14px'><div>{title}</div>{table}</div>" for title, table in (
+            (f"window at row {terms.top}, column {terms.left}", _grid(terms.window, "mnistlab-sum-window", nonzero)),
+            ("kernel", _grid(terms.kernel, "mnistlab-sum-kernel", nonzero)),
+            ("products", _grid(terms.products, "mnistlab-sum-products", nonzero))))
+        return (f"<div><b>output[{terms.row}, {terms.col}]</b> = the sum of the window times the kernel:</div>"
+                f"<div style='display:flex'>{tables}</div>"
+                f"<div class='mnistlab-sum-terms'>{html.escape(terms.terms())}</div>")
 
 
 class PaddingStrideExplorer(_Explorer):

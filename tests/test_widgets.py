@@ -152,3 +152,58 @@ def test_explorers_name_their_parts_for_the_page(digits, cls, kind):
     assert "mnistlab-output" in ex.output_image._dom_classes and "mnistlab-input" in ex.input_image._dom_classes
     assert "mnistlab-output-title" in ex.output_title._dom_classes
     assert "mnistlab-status" in ex.status._dom_classes
+
+
+# --- click an output pixel: the sum behind it ------------------------------------------------------
+
+def test_clicking_the_reports_top_left_output_shows_429_as_its_five_terms():
+    from mnistlab.examples import REPORT_IMAGE, REPORT_KERNEL
+
+    ex = ConvolutionExplorer(REPORT_IMAGE[np.newaxis], preset="report X", scale=False)
+    assert "click an output pixel" in ex.sum_panel.value and ex.selected is None
+    factor = 196 // 4  # the 4x4 output is drawn 49 pixels a cell
+    ex._events[0]._dom_handlers({"type": "click", "dataX": 10, "dataY": 30})  # inside cell (0, 0)
+    terms = ex.selected
+    assert (terms.row, terms.col, terms.total) == (0, 0, 429)
+    assert terms.terms() == "18 + 51 + 121 + 35 + 204 = 429"
+    np.testing.assert_array_equal(terms.window, REPORT_IMAGE[:3, :3])
+    np.testing.assert_array_equal(terms.products, REPORT_IMAGE[:3, :3] * REPORT_KERNEL)
+    assert "18 + 51 + 121 + 35 + 204 = 429" in ex.sum_panel.value and "output[0, 0]" in ex.sum_panel.value
+    outline = np.ones((6, 6), bool)
+    outline[:3, :3] = False  # everything but the window is tinted
+    assert ex.input_image.value == to_png(REPORT_IMAGE, size=196, vmin=0, vmax=float(REPORT_IMAGE.max()),
+                                          highlight=outline)
+    ex._events[0]._dom_handlers({"type": "click", "dataX": 3 * factor + 5, "dataY": 2 * factor + 1})
+    assert (ex.selected.row, ex.selected.col, ex.selected.total) == (2, 3, 751)
+    ex._events[0]._dom_handlers({"type": "click", "dataX": 4 * factor + 1, "dataY": 0})  # beside the image
+    assert (ex.selected.row, ex.selected.col) == (2, 3)
+
+
+def test_the_sum_behind_any_output_pixel_is_that_pixel(digits):
+    x, y = digits
+    ex = ConvolutionExplorer(x, y)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        ex.preset.value = str(rng.choice(list(PRESETS)))
+        ex.digit.value = int(rng.integers(0, len(x)))
+        row, col = (int(v) for v in rng.integers(0, 26, 2))
+        terms = ex.select(row, col)
+        assert terms.total == pytest.approx(ex.output[row, col], abs=1e-5)
+        np.testing.assert_array_equal(terms.window, scaled(x[ex.digit.value])[row:row + 3, col:col + 3])
+    ex.digit.value = 0  # the selection follows the learner's changes
+    assert ex.selected.total == pytest.approx(ex.output[row, col], abs=1e-5)
+
+
+def test_output_sum_with_padding_and_stride_and_bad_pixels():
+    from mnistlab.widgets import output_sum
+
+    image = np.arange(25).reshape(5, 5)
+    kernel = np.ones((3, 3), int)
+    out = ops.conv2d(image, kernel, stride=2, padding=1)
+    for row in range(3):
+        for col in range(3):
+            assert output_sum(image, kernel, row, col, stride=2, padding=1).total == out[row, col]
+    corner = output_sum(image, kernel, 0, 0, stride=2, padding=1)
+    assert corner.window[0].tolist() == [0, 0, 0] and corner.terms() == "1 + 5 + 6 = 12"
+    with pytest.raises(ValueError, match=r"row, col: expected an output pixel of the 3x3 output, got \(3, 0\)"):
+        output_sum(image, kernel, 3, 0, stride=2, padding=1)

@@ -38,11 +38,11 @@ def _digits():
 class Explorer:
     """One explorer in the page beside its headless oracle; ``check`` compares what the learner sees."""
 
-    def __init__(self, page, oracle, what: str) -> None:
+    def __init__(self, page, oracle, what: str, nth: int = 0) -> None:
         self.page = page
-        found = page.locator(".mnistlab-explorer")
-        assert found.count() == 1, f"{what}: expected one explorer in the page, found {found.count()}"
-        self.root = found
+        found = page.locator(f".mnistlab-{oracle.css_name}")
+        assert found.count() > nth, f"{what}: expected explorer {nth + 1} in the page, found {found.count()}"
+        self.root = found.nth(nth)
         self.oracle = oracle
         self.what = what
 
@@ -58,6 +58,8 @@ class Explorer:
                         png_pixels(oracle.input_image.value), f"{what}: input image")
         expected_title = re.sub(r"<[^>]+>", "", oracle.output_title.value)
         assert self.text(".mnistlab-output-title") == expected_title, f"{what}: output title"
+        if getattr(oracle, "selected", None) is not None:
+            assert self.text(".mnistlab-sum-terms") == oracle.selected.terms(), f"{what}: the clicked pixel's sum"
         status = self.text(".mnistlab-status")
         assert status.endswith(oracle.status_text), f"{what}: status {status!r}, expected {oracle.status_text!r}"
         assert status.startswith("\u26a0") == (not getattr(oracle, "tiles", True)), f"{what}: warning mark"
@@ -83,7 +85,38 @@ def explore_convolution(page, shots) -> None:
     ex.oracle.digit.value = 3
     ex.check("digit slider moved to 3")
     assert ex.text(".mnistlab-input-title") == "input: digit #3 (label 1), 28x28"
+
+    click_output(ex, 12, 9)
+    ex.check("output pixel (12, 9) clicked")
     ex.root.screenshot(path=shots / "01_convolution_explorer.png")
+
+    from mnistlab.examples import REPORT_IMAGE
+
+    report = Explorer(page, ConvolutionExplorer(REPORT_IMAGE[None], preset="report X", scale=False),
+                      "01 the report's 6x6 example", nth=1)
+    report.oracle.select(0, 0)  # the notebook's code selects it after the page ran
+    report.check("the notebook's selection of (0, 0)")
+    assert report.text(".mnistlab-sum-terms") == "18 + 51 + 121 + 35 + 204 = 429"
+    click_output(report, 2, 3)
+    report.check("output pixel (2, 3) clicked")
+    assert report.text(".mnistlab-sum-terms").endswith("= 751")
+
+
+def click_output(ex, row: int, col: int) -> None:
+    """Click output pixel (row, col) in the page, as the oracle's ``select`` does headless; then the sums agree."""
+    image = ex.root.locator("img.mnistlab-output")
+    box = image.bounding_box()
+    rows, cols = ex.oracle.output.shape
+    factor = max(1, 196 // max(rows, cols))  # the PNG's pixels a cell; the image is shown at its PNG size
+    scale = box["width"] / (cols * factor)
+    image.click(position={"x": (col + 0.5) * factor * scale, "y": (row + 0.5) * factor * scale})
+    ex.oracle.select(row, col)
+    expected = ex.oracle.selected.terms()
+    wait = time.perf_counter()
+    while ex.text(".mnistlab-sum-terms") != expected:
+        assert time.perf_counter() - wait < 15, (f"{ex.what}: after clicking ({row}, {col}) the sum shows "
+                                                 f"{ex.text('.mnistlab-sum-terms')!r}, expected {expected!r}")
+        time.sleep(0.05)
 
 
 def explore_padding_stride(page, shots) -> None:
