@@ -19,12 +19,13 @@ def _lut(cmap: str) -> np.ndarray:
 
 
 def to_rgb(array: np.ndarray, *, vmin: float | None = None, vmax: float | None = None, cmap: str | None = None,
-           highlight: np.ndarray | None = None) -> np.ndarray:
+           highlight: np.ndarray | None = None, mark: np.ndarray | None = None) -> np.ndarray:
     """An (H, W) array as (H, W, 3) uint8 colours.
 
     Values are scaled from [vmin, vmax] (default: the array's range; for arrays with negative values
     a range symmetric about 0, drawn in a diverging map so that 0 is white). ``highlight`` is a
-    boolean (H, W) mask drawn tinted blue, as padding is in the explorers.
+    boolean (H, W) mask drawn tinted blue, as padding is in the explorers; ``mark`` one drawn tinted
+    orange, as a clicked output pixel's window is.
     """
     a = np.asarray(array, dtype=np.float64)
     if a.ndim != 2:
@@ -39,6 +40,8 @@ def to_rgb(array: np.ndarray, *, vmin: float | None = None, vmax: float | None =
     rgb = _lut(cmap or ("RdBu_r" if signed else "gray"))[(scaled * 255).round().astype(np.uint8)]
     if highlight is not None:
         rgb[highlight] = (rgb[highlight] * 0.5 + np.array([40, 80, 160]) * 0.5).astype(np.uint8)
+    if mark is not None:
+        rgb[mark] = (rgb[mark] * 0.5 + np.array([255, 140, 0]) * 0.5).astype(np.uint8)
     return rgb
 
 

@@ -191,6 +191,53 @@ class _Explorer:
         mark = "" if ok else "&#9888; "
         self.status.value = f"<span style='color:{colour}'>{mark}{html.escape(text)}</span>"
 
+    def select(self, row: int, col: int) -> OutputSum:
+        """Show where output[row, col] comes from (what a click on that output pixel does)."""
+        self._cell = (row, col)
+        self.update()
+        return self.selected
+
+    def _sum_html(self) -> str:
+        terms = self.selected
+        if terms is None:
+            return "<i>click an output pixel to see the sum behind it</i>"
+        nonzero = terms.products != 0
+        tables = "".join(f"<div style='margin-right:14px'><div>{title}</div>{table}</div>" for title, table in (
+            (f"window at row {terms.top}, column {terms.left}", _grid(terms.window, "mnistlab-sum-window", nonzero)),
+            ("kernel", _grid(terms.kernel, "mnistlab-sum-kernel", nonzero)),
+            ("products", _grid(terms.products, "mnistlab-sum-products", nonzero))))
+        return (f"<div><b>output[{terms.row}, {terms.col}]</b> = the sum of the window times the kernel:</div>"
+                f"<div style='display:flex'>{tables}</div>"
+                f"<div class='mnistlab-sum-terms'>{html.escape(terms.terms())}</div>")
+
+    def _window_mask(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The clicked output pixel's window on an input of ``shape`` (None when nothing is clicked)."""
+        if self.selected is None:
+            return None
+        kh, kw = self.selected.kernel.shape
+        mask = np.zeros(shape, bool)
+        mask[self.selected.top:self.selected.top + kh, self.selected.left:self.selected.left + kw] = True
+        return mask
+
+    def _clicked_mask(self) -> np.ndarray | None:
+        """The clicked output pixel, marked on the output (None when nothing is clicked)."""
+        return None if self.selected is None else _cell_mask(self.output.shape, *self._cell)
+
+    def _select_again(self, image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0) -> None:
+        """Recompute the clicked pixel's sum after a change; forget it when the output no longer has it."""
+        self.selected = None
+        if self._cell is not None and self._cell[0] < self.output.shape[0] and self._cell[1] < self.output.shape[1]:
+            self.selected = output_sum(image, kernel, *self._cell, stride=stride, padding=padding)
+        self.sum_panel.value = self._sum_html()
+
+    def _add_sum_panel(self) -> None:
+        import ipywidgets as w
+
+        self.selected: OutputSum | None = None
+        self._cell: tuple[int, int] | None = None
+        self.sum_panel = w.HTML()
+        self.sum_panel.add_class("mnistlab-sum")
+
     def update(self) -> None:  # pragma: no cover - each explorer defines it
         raise NotImplementedError
 
@@ -228,8 +275,8 @@ class ConvolutionExplorer(_Explorer):
 
     ``explorer.kernel`` is the kernel shown, ``explorer.output`` the convolution (valid padding,
     stride 1) that the output panel shows. Every cell edit updates the output as you type. Click an
-    output pixel (or call ``explorer.select(row, col)``): its window is outlined on the input and the
-    panel below shows the window, the kernel, their products and the sum, which is the clicked value.
+    output pixel (or call ``explorer.select(row, col)``): its window is marked in orange on the input and
+    the panel below shows the window, the kernel, their products and the sum, which is the clicked value.
     ``scale=False`` shows images as they are (the report's 6x6 example) instead of scaled to [0, 1].
     """
 
@@ -238,9 +285,8 @@ class ConvolutionExplorer(_Explorer):
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
                  preset: str = "sobel x", scale: bool = True) -> None:
         self.scale = scale
-        self.selected: OutputSum | None = None
-        self._cell: tuple[int, int] | None = None
         super().__init__(images, labels, index)
+        self._add_sum_panel()
         w = self._w
         if preset not in PRESETS:
             raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset!r}")
@@ -252,8 +298,6 @@ class ConvolutionExplorer(_Explorer):
         self.kernel_image, _, kernel_box = self._panel("kernel", "kernel")
         self.output_image, self.output_title, output_box = self._panel("output", "output")
         grid = w.VBox([w.HBox(row) for row in self.cells], layout=w.Layout(margin="0 0 0 16px"))
-        self.sum_panel = w.HTML()
-        self.sum_panel.add_class("mnistlab-sum")
         self._finish(w.VBox([w.HBox([self.digit, self.preset]), w.HBox([input_box, kernel_box, output_box, grid]),
                              self.status, self.sum_panel]))
         self._clickable(self.output_image, self.select)
@@ -294,12 +338,6 @@ class ConvolutionExplorer(_Explorer):
         """The current image: scaled to [0, 1] as float32, or as it is with ``scale=False``."""
         return super().image if self.scale else self.images[self.digit.value]
 
-    def select(self, row: int, col: int) -> OutputSum:
-        """Show where output[row, col] comes from (what a click on that output pixel does)."""
-        self._cell = (row, col)
-        self.update()
-        return self.selected
-
     def update(self) -> None:
         """Recompute the output and redraw the three panels, the status line and the clicked pixel's sum."""
         image, kernel = self.image, self.kernel
@@ -308,34 +346,15 @@ class ConvolutionExplorer(_Explorer):
         self.output = ops.conv2d(image, kernel)
         oh, ow = self.output.shape
         h, w = image.shape
-        outline = None
-        self.selected = None
-        if self._cell is not None and self._cell[0] < oh and self._cell[1] < ow:
-            self.selected = output_sum(image, kernel, *self._cell)
-            outline = np.ones(image.shape, bool)
-            outline[self.selected.top:self.selected.top + 3, self.selected.left:self.selected.left + 3] = False
+        self._select_again(image, kernel)
         levels = {"vmin": 0, "vmax": 1} if self.scale else {"vmin": 0, "vmax": float(max(1, image.max()))}
         self._show([(self.input_image, self.input_title, f"input: {self._digit_title()}, {h}x{w}", image,
-                     {**levels, "highlight": outline}),
+                     {**levels, "mark": self._window_mask(image.shape)}),
                     (self.kernel_image, None, "kernel", kernel, {}),
                     (self.output_image, self.output_title, f"output {oh}x{ow}", self.output,
-                     {} if self.selected is None else {"highlight": _cell_mask(self.output.shape, *self._cell)})])
+                     {"mark": self._clicked_mask()})])
         self._set_status(f"output {self.output.shape[0]}x{self.output.shape[1]}, values "
                          f"{self.output.min():.2f} to {self.output.max():.2f} (blue < 0 < red)")
-        self.sum_panel.value = self._sum_html()
-
-    def _sum_html(self) -> str:
-        terms = self.selected
-        if terms is None:
-            return "<i>click an output pixel to see the sum behind it</i>"
-        nonzero = terms.products != 0
-        tables = "".join(f"<div style='margin-right:14px'><div>{title}</div>{table}</div>" for title, table in (
-            (f"window at row {terms.top}, column {terms.left}", _grid(terms.window, "mnistlab-sum-window", nonzero)),
-            ("kernel", _grid(terms.kernel, "mnistlab-sum-kernel", nonzero)),
-            ("products", _grid(terms.products, "mnistlab-sum-products", nonzero))))
-        return (f"<div><b>output[{terms.row}, {terms.col}]</b> = the sum of the window times the kernel:</div>"
-                f"<div style='display:flex'>{tables}</div>"
-                f"<div class='mnistlab-sum-terms'>{html.escape(terms.terms())}</div>")
 
 
 class PaddingStrideExplorer(_Explorer):
@@ -343,6 +362,9 @@ class PaddingStrideExplorer(_Explorer):
 
     Shows the padded input (padding tinted blue) and the output with its shape. A configuration
     that does not tile is marked in the status line, and the output shown is what frameworks give.
+    Click an output pixel (or ``explorer.select(row, col)``): its window is marked in orange on the
+    padded input (the last one shows which columns a stride that does not tile leaves out) and its sum
+    is written out below.
     """
 
     css_name = "padding-stride"
@@ -359,8 +381,10 @@ class PaddingStrideExplorer(_Explorer):
         self.stride = w.IntSlider(value=stride, min=1, max=4, description="stride", continuous_update=False)
         self.input_image, self.input_title, input_box = self._panel("padded input", "input")
         self.output_image, self.output_title, output_box = self._panel("output", "output")
+        self._add_sum_panel()
         self._finish(w.VBox([w.HBox([self.digit, self.kind]), w.HBox([self.size, self.padding, self.stride]),
-                             w.HBox([input_box, output_box]), self.status]))
+                             w.HBox([input_box, output_box]), self.status, self.sum_panel]))
+        self._clickable(self.output_image, self.select)
         self.size.observe(self._on_size, names="value")
         self._observe(self.digit, self.kind, self.padding, self.stride)
         self.output = np.empty((0, 0))
@@ -379,12 +403,14 @@ class PaddingStrideExplorer(_Explorer):
         padded = ops.pad2d(image, p)
         inside = np.zeros(padded.shape, bool)
         inside[p:p + image.shape[0], p:p + image.shape[1]] = True
-        self.output = ops.conv2d(image, make_kernel(self.kind.value, f), stride=s, padding=p)
+        kernel = make_kernel(self.kind.value, f)
+        self.output = ops.conv2d(image, kernel, stride=s, padding=p)
         text, self.tiles = shape_message(*image.shape, f, p, s)
+        self._select_again(image, kernel, stride=s, padding=p)
         self._show([(self.input_image, self.input_title, f"padded input {padded.shape[0]}x{padded.shape[1]}", padded,
-                     {"vmin": 0, "vmax": 1, "highlight": ~inside}),
+                     {"vmin": 0, "vmax": 1, "highlight": ~inside, "mark": self._window_mask(padded.shape)}),
                     (self.output_image, self.output_title, f"output {self.output.shape[0]}x{self.output.shape[1]}",
-                     self.output, {})])
+                     self.output, {"mark": self._clicked_mask()})])
         name = "valid" if p == 0 else ("same" if s == 1 and f == 2 * p + 1 else f"padding {p}")
         self._set_status(f"{f}x{f} kernel, {name}, stride {s}: {text}", ok=self.tiles)
 

@@ -169,10 +169,10 @@ def test_clicking_the_reports_top_left_output_shows_429_as_its_five_terms():
     np.testing.assert_array_equal(terms.window, REPORT_IMAGE[:3, :3])
     np.testing.assert_array_equal(terms.products, REPORT_IMAGE[:3, :3] * REPORT_KERNEL)
     assert "18 + 51 + 121 + 35 + 204 = 429" in ex.sum_panel.value and "output[0, 0]" in ex.sum_panel.value
-    outline = np.ones((6, 6), bool)
-    outline[:3, :3] = False  # everything but the window is tinted
+    window = np.zeros((6, 6), bool)
+    window[:3, :3] = True  # marked in orange
     assert ex.input_image.value == to_png(REPORT_IMAGE, size=196, vmin=0, vmax=float(REPORT_IMAGE.max()),
-                                          highlight=outline)
+                                          mark=window)
     ex._events[0]._dom_handlers({"type": "click", "dataX": 3 * factor + 5, "dataY": 2 * factor + 1})
     assert (ex.selected.row, ex.selected.col, ex.selected.total) == (2, 3, 751)
     ex._events[0]._dom_handlers({"type": "click", "dataX": 4 * factor + 1, "dataY": 0})  # beside the image
@@ -207,3 +207,29 @@ def test_output_sum_with_padding_and_stride_and_bad_pixels():
     assert corner.window[0].tolist() == [0, 0, 0] and corner.terms() == "1 + 5 + 6 = 12"
     with pytest.raises(ValueError, match=r"row, col: expected an output pixel of the 3x3 output, got \(3, 0\)"):
         output_sum(image, kernel, 3, 0, stride=2, padding=1)
+
+
+def test_padding_stride_explorer_shows_the_clicked_windows_in_the_padded_input(digits):
+    x, y = digits
+    ex = PaddingStrideExplorer(x, y, kind="vertical edges", size=3, padding=1, stride=2)
+    assert ex.output.shape == (14, 14) and not ex.tiles
+    last = ex.select(13, 13)  # the last window: it ends at column 28 of the 30 padded columns
+    assert (last.top, last.left) == (26, 26) and last.total == pytest.approx(ex.output[13, 13], abs=1e-6)
+    padded = ops.pad2d(scaled(x[0]), 1)
+    inside = np.zeros((30, 30), bool)
+    inside[1:29, 1:29] = True
+    window = np.zeros((30, 30), bool)
+    window[26:29, 26:29] = True  # the padded column 29 is in no window: the stride does not tile
+    assert ex.input_image.value == to_png(padded, size=196, vmin=0, vmax=1, highlight=~inside, mark=window)
+    np.testing.assert_array_equal(last.window, padded[26:29, 26:29])
+    assert "output[13, 13]" in ex.sum_panel.value
+    first = ex.select(0, 0)
+    assert first.window[0].tolist() == [0, 0, 0] and first.window[:, 0].tolist() == [0, 0, 0]  # the zeros
+    ex.stride.value = 4  # the output shrinks to 7x7: (13, 13) is gone, (0, 0) stays
+    assert ex.selected is not None and ex.selected.total == pytest.approx(ex.output[0, 0], abs=1e-6)
+    ex.select(6, 6)
+    ex.stride.value = 1
+    ex.stride.value = 4
+    assert ex.selected.row == 6
+    ex.size.value = 7  # 28 + 2 - 7 = 23 // 4 + 1 = 6 outputs: (6, 6) no longer exists
+    assert ex.selected is None and "click an output pixel" in ex.sum_panel.value

@@ -142,6 +142,9 @@ def explore_padding_stride(page, shots) -> None:
     move_slider(ex.root, "kernel size", 2)
     oracle.size.value = 3
     ex.check("kernel size moved back to 3")
+    rows, cols = oracle.output.shape
+    click_output(ex, rows - 1, cols - 1)  # the last window: the padded columns after it are in none
+    ex.check("the last output pixel clicked")
     ex.root.screenshot(path=shots / "02_padding_stride_explorer.png")
 
 
