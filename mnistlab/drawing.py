@@ -18,9 +18,11 @@ import numpy as np
 from mnistlab.photo import DigitImageError, prepare_digit
 from mnistlab.render import to_png
 
-__all__ = ["PAD", "DrawingPad", "Reading", "course_model", "rasterize", "read_drawing", "tile_maps"]
+__all__ = ["PAD", "DrawingPad", "Reading", "course_model", "rasterize", "read_drawing", "receptive_field",
+           "tile_maps"]
 
 PAD = 280  # the pad's pixels on each side: 10 per MNIST pixel
+_MAP_COLUMNS, _MAP_SIZE = 16, 640  # feature maps: tiles a row, and the picture's width in pixels
 
 Stroke = list[tuple[float, float]]
 
@@ -83,6 +85,32 @@ def tile_maps(maps: np.ndarray, cols: int = 8) -> np.ndarray:
     return tiled
 
 
+def receptive_field(model, layer: str, row: int, col: int) -> tuple[int, int, int, int]:
+    """The input pixels that unit (row, col) of ``layer``'s output can see: (top, left, bottom, right), inclusive.
+
+    Walks back from the layer to the input: a k x k convolution at stride s maps rows [a, b] of its
+    output to [a*s, b*s + k - 1] of its input, a pooling of size p likewise with k = p; layers that act
+    pixel by pixel (normalisation, activations) keep the range. Valid padding only, as in the course's
+    models; raises ``ValueError`` otherwise or for an unknown layer.
+    """
+    names = [item.name for item in model.layers]
+    if layer not in names:
+        raise ValueError(f"layer: expected one of {', '.join(names)}, got {layer!r}")
+    top, bottom, left, right = row, row, col, col
+    for item in reversed(model.layers[:names.index(layer) + 1]):
+        kind, config = type(item).__name__, item.get_config()
+        if kind == "Conv2D":
+            (kh, kw), (sh, sw) = config["kernel_size"], config["strides"]
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            (kh, kw), (sh, sw) = config["pool_size"], config["strides"]
+        else:
+            continue
+        if config["padding"] != "valid":
+            raise ValueError(f"{item.name}: receptive fields are computed for valid padding only")
+        top, bottom, left, right = top * sh, bottom * sh + kh - 1, left * sw, right * sw + kw - 1
+    return top, left, bottom, right
+
+
 def _bars(probabilities: np.ndarray) -> str:
     """The ten probabilities as HTML bars, the most probable in bold."""
     best = int(probabilities.argmax())
@@ -113,6 +141,8 @@ class DrawingPad:
     Beside the pad: the 28x28 digit the network sees, its ten probabilities, and the feature maps of
     every convolution layer. ``undo`` removes the last stroke, ``clear`` all of them; the pen slider
     sets the stroke width. An empty pad, or marks that are not one digit, show prepare_digit's message.
+    Click a unit in a feature map (or call ``pad.select_unit(layer, map, row, col)``): the input pixels
+    it can see, its receptive field, are marked on the digit.
     ``latency_ms`` is how long the last reading took, from the stroke's end to the widgets updated.
     """
 
@@ -140,10 +170,15 @@ class DrawingPad:
         self.map_images = {name: w.Image(format="png") for name in self._convolutions}
         for name, image in self.map_images.items():
             image.add_class(f"mnistlab-maps-{name}")
+            self._clickable_maps(name, image)
+        self.field: tuple[str, int, int, int, tuple[int, int, int, int]] | None = None
+        self.field_text = w.HTML("<i>click a unit in the feature maps below to see what it looks at</i>")
+        self.field_text.add_class("mnistlab-field")
         self.maps = w.VBox([w.VBox([self.map_titles[name], self.map_images[name]]) for name in self._convolutions])
         self.widget = w.VBox([
             w.HBox([w.VBox([self.canvas, w.HBox([self.undo_button, self.clear_button]), self.pen]),
-                    w.VBox([w.HTML("<b>what the network sees</b>"), self.digit_image, self.prediction, self.bars],
+                    w.VBox([w.HTML("<b>what the network sees</b>"), self.digit_image, self.field_text,
+                            self.prediction, self.bars],
                            layout=w.Layout(margin="0 0 0 16px"))]),
             self.maps])
         self.widget.add_class("mnistlab-drawing")
@@ -204,6 +239,33 @@ class DrawingPad:
         self._redraw()
         self.update()
 
+    def _clickable_maps(self, name: str, image) -> None:
+        from ipyevents import Event
+
+        def handle(event) -> None:
+            maps = self.reading.layers.get(name)
+            if maps is None or "dataX" not in event:
+                return
+            h, w, k = maps.shape
+            tiled = tile_maps(maps, cols=_MAP_COLUMNS).shape
+            factor = max(1, _MAP_SIZE // max(tiled))
+            y, x = int(event["dataY"] // factor), int(event["dataX"] // factor)
+            (tile_row, row), (tile_col, col) = divmod(y, h + 1), divmod(x, w + 1)
+            index = tile_row * min(_MAP_COLUMNS, k) + tile_col
+            if row < h and col < w and index < k:
+                self.select_unit(name, index, row, col)
+
+        event = Event(source=image, watched_events=["click"])
+        event.on_dom_event(handle)
+        self._events = [*getattr(self, "_events", []), event]
+
+    def select_unit(self, layer: str, index: int, row: int, col: int) -> tuple[int, int, int, int]:
+        """Mark on the 28x28 digit what unit (row, col) of ``layer``'s map ``index`` sees (what a click does)."""
+        field = receptive_field(self.model, layer, row, col)
+        self.field = (layer, index, row, col, field)
+        self._show()
+        return field
+
     # --- drawing and reading ----------------------------------------------------------------------
 
     def _pen_style(self) -> None:
@@ -248,12 +310,21 @@ class DrawingPad:
         p = reading.probabilities
         self.prediction.value = f"reads <b>{reading.predicted}</b> ({100 * p.max():.1f}%)"
         self.bars.value = _bars(p)
-        self.digit_image.value = to_png(reading.digit, size=112, vmin=0, vmax=1)
+        mark = None
+        if self.field is not None:
+            layer, index, row, col, (top, left, bottom, right) = self.field
+            mark = np.zeros((28, 28), bool)
+            mark[max(top, 0):bottom + 1, max(left, 0):right + 1] = True
+            value = reading.layers[layer][row, col, index]
+            self.field_text.value = (f"{layer}, map {index}, unit ({row}, {col}) = {value:.2f} sees input rows "
+                                     f"{top}-{bottom}, columns {left}-{right}: {bottom - top + 1}x{right - left + 1} "
+                                     "pixels (orange)")
+        self.digit_image.value = to_png(reading.digit, size=112, vmin=0, vmax=1, mark=mark)
         for name in self._convolutions:
             maps = reading.layers[name]
             self.map_titles[name].value = (f"<b>{name}</b>: {maps.shape[2]} feature maps of "
                                            f"{maps.shape[0]}x{maps.shape[1]} (blue &lt; 0 &lt; red)")
-            self.map_images[name].value = to_png(tile_maps(maps, cols=16), size=640)
+            self.map_images[name].value = to_png(tile_maps(maps, cols=_MAP_COLUMNS), size=_MAP_SIZE)
         self.maps.layout.display = None
 
     def _repr_mimebundle_(self, **kwargs):

@@ -94,3 +94,41 @@ def test_marks_that_are_not_one_digit_show_prepare_digits_message_in_place(model
     assert pad.reading.probabilities is None
     assert "found 2 separate marks side by side; expected a single digit" in pad.prediction.value
     assert "the pad" in pad.prediction.value and "&#9888;" in pad.prediction.value
+
+
+def test_receptive_fields_grow_through_convolutions_and_pooling(model):
+    """conv2 of the (4, 8) model: 3x3 on 13x13 pooled maps of 3x3 convolutions: 8x8 input pixels."""
+    assert drawing.receptive_field(model, "conv1", 0, 0) == (0, 0, 2, 2)
+    assert drawing.receptive_field(model, "pool1", 1, 2) == (2, 4, 5, 7)
+    assert drawing.receptive_field(model, "conv2", 3, 4) == (6, 8, 13, 15)
+    with pytest.raises(ValueError, match="layer: expected one of"):
+        drawing.receptive_field(model, "conv9", 0, 0)
+
+
+def test_the_receptive_field_holds_every_pixel_the_unit_depends_on(model):
+    """Perturb every input pixel: the unit changes only for pixels inside its computed field."""
+    import keras
+
+    upto = keras.Model(model.inputs[0], model.get_layer("conv2").output)
+    rng = np.random.default_rng(0)
+    x = rng.random((1, 28, 28, 1)).astype(np.float32)
+    base = upto(x).numpy()[0, 3, 4]
+    batch = np.repeat(x, 28 * 28, axis=0)
+    batch[np.arange(28 * 28), np.arange(28 * 28) // 28, np.arange(28 * 28) % 28, 0] += 0.5
+    changed = (np.abs(upto(batch).numpy()[:, 3, 4] - base).max(axis=1) > 1e-6).reshape(28, 28)
+    top, left, bottom, right = drawing.receptive_field(model, "conv2", 3, 4)
+    inside = np.zeros((28, 28), bool)
+    inside[top:bottom + 1, left:right + 1] = True
+    assert changed.any() and not (changed & ~inside).any()
+
+
+def test_clicking_a_feature_map_unit_marks_its_receptive_field(model):
+    pad = drawing.DrawingPad(model)
+    pad.stroke(line((140, 50), (130, 230)))
+    maps = pad.reading.layers["conv2"]  # (11, 11, 8): tiles of 12 pixels, 8 to a row
+    factor = 640 // max(drawing.tile_maps(maps, cols=16).shape)
+    pad._events[1]._dom_handlers({"type": "click", "dataX": (2 * 12 + 4) * factor + 1, "dataY": 3 * factor + 1})
+    assert pad.field[:4] == ("conv2", 2, 3, 4) and pad.field[4] == (6, 8, 13, 15)
+    assert "conv2, map 2, unit (3, 4)" in pad.field_text.value and "8x8 pixels" in pad.field_text.value
+    pad._events[1]._dom_handlers({"type": "click", "dataX": 11 * factor + 1, "dataY": 0})  # a separator line
+    assert pad.field[:4] == ("conv2", 2, 3, 4)
