@@ -195,6 +195,9 @@ class DrawingPad:
         self.pen.observe(lambda _: (self._redraw(), self.update()), names="value")
         self._redraw()
         self._show()
+        from mnistlab.forward import forward
+
+        forward(model, np.zeros((1, 28, 28, 1), np.float32))  # the first reading costs no more than the next
 
     # --- the callbacks: each one works without a browser ---------------------------------------
 
