@@ -22,7 +22,12 @@ _OPENED = """() => {
 # Errors and stderr the kernel sends in reply to widget messages: a callback that raised. JupyterLab
 # shows them only in its log console, not in any cell, so they are collected here as they arrive.
 _LISTEN = """() => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  // Returns false (to be asked again) while the kernel is not there: on a loaded machine the session can
+  // still be settling after the kernel first reported idle.
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  if (!kernel) return false;
+  if (window.mnistlabListening === kernel) return true;
   window.mnistlabCallbackErrors = [];
   kernel.iopubMessage.connect((_, msg) => {
     if (msg.parent_header?.msg_type !== 'comm_msg') return;
@@ -30,6 +35,8 @@ _LISTEN = """() => {
     if (type === 'error') window.mnistlabCallbackErrors.push(`${msg.content.ename}: ${msg.content.evalue}`);
     if (type === 'stream' && msg.content.name === 'stderr') window.mnistlabCallbackErrors.push(msg.content.text);
   });
+  window.mnistlabListening = kernel;
+  return true;
 }"""
 
 _RUN_ALL = """async (ms) => {
@@ -125,7 +132,7 @@ def open_notebook(page, url: str, timeout_s: float = 120) -> None:
     """Open a notebook, wait until its kernel has started and is idle, and start collecting callback errors."""
     page.goto(url)
     page.wait_for_function(_OPENED, timeout=timeout_s * 1000, polling=250)
-    page.evaluate(_LISTEN)
+    page.wait_for_function(_LISTEN, timeout=timeout_s * 1000, polling=250)
 
 
 def callback_errors(page) -> list[str]:
