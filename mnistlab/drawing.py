@@ -243,24 +243,20 @@ class DrawingPad:
         self.update()
 
     def _clickable_maps(self, name: str, image) -> None:
-        from ipyevents import Event
+        from mnistlab.widgets import on_image_click
 
-        def handle(event) -> None:
+        def handle(x: float, y: float) -> None:
             maps = self.reading.layers.get(name)
-            if maps is None or "dataX" not in event:
+            if maps is None:
                 return
             h, w, k = maps.shape
-            tiled = tile_maps(maps, cols=_MAP_COLUMNS).shape
-            factor = max(1, _MAP_SIZE // max(tiled))
-            y, x = int(event["dataY"] // factor), int(event["dataX"] // factor)
-            (tile_row, row), (tile_col, col) = divmod(y, h + 1), divmod(x, w + 1)
+            factor = max(1, _MAP_SIZE // max(tile_maps(maps, cols=_MAP_COLUMNS).shape))
+            (tile_row, row), (tile_col, col) = divmod(int(y // factor), h + 1), divmod(int(x // factor), w + 1)
             index = tile_row * min(_MAP_COLUMNS, k) + tile_col
             if row < h and col < w and index < k:
                 self.select_unit(name, index, row, col)
 
-        event = Event(source=image, watched_events=["click"])
-        event.on_dom_event(handle)
-        self._events = [*getattr(self, "_events", []), event]
+        self._events = [*getattr(self, "_events", []), on_image_click(image, handle)]
 
     def select_unit(self, layer: str, index: int, row: int, col: int) -> tuple[int, int, int, int]:
         """Mark on the 28x28 digit what unit (row, col) of ``layer``'s map ``index`` sees (what a click does)."""

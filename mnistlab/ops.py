@@ -381,9 +381,7 @@ def pool2d_backward(x: np.ndarray, grad_out: np.ndarray, size: IntPair = 2, stri
     x4, ndim, (kh, kw), (sh, sw), pads, (oh, ow) = _pool_geometry(x, size, stride, mode, padding)
     n, h, w, c = x4.shape
     g = np.asarray(grad_out)
-    if g.shape != _restore(np.empty((n, oh, ow, c), np.int8), ndim).shape:
-        raise ValueError(f"grad_out: expected the shape of the forward output "
-                         f"{_restore(np.empty((n, oh, ow, c), np.int8), ndim).shape}, got {g.shape}")
+    _same_shape(g, _restore(np.empty((n, oh, ow, c), np.int8), ndim).shape)
     g4 = g.reshape(n, oh, ow, c)
     dtype = np.result_type(x4.dtype, g4.dtype, np.float32) if mode != "max" else _work_dtype(g4)
     grad = np.zeros((n, h + pads[1][0] + pads[1][1], w + pads[2][0] + pads[2][1], c), dtype)

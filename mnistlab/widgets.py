@@ -18,8 +18,8 @@ from mnistlab import ops
 from mnistlab.kernels import PRESETS, make_kernel
 from mnistlab.render import to_png
 
-__all__ = ["ConvolutionExplorer", "OutputSum", "PaddingStrideExplorer", "PoolingExplorer", "output_sum",
-           "shape_message"]
+__all__ = ["ConvolutionExplorer", "OutputSum", "PaddingStrideExplorer", "PoolingExplorer", "on_image_click",
+           "output_sum", "shape_message"]
 
 _SIZE = 196  # pixels of each image panel
 
@@ -102,6 +102,20 @@ def _grid(array: np.ndarray, css: str, mark: np.ndarray | None = None) -> str:
     return f"<table class='{css}' style='border-collapse:collapse;font-family:monospace'>{''.join(rows)}</table>"
 
 
+def on_image_click(image, callback):
+    """Call ``callback(x, y)`` with the PNG's own pixel coordinates when ``image`` (an Image widget) is
+    clicked; returns the ipyevents ``Event`` that listens (keep it alive with the widget)."""
+    from ipyevents import Event
+
+    def handle(event) -> None:
+        if "dataX" in event:
+            callback(event["dataX"], event["dataY"])
+
+    event = Event(source=image, watched_events=["click"])
+    event.on_dom_event(handle)
+    return event
+
+
 def _cell_mask(shape: tuple[int, int], row: int, col: int) -> np.ndarray:
     mask = np.zeros(shape, bool)
     mask[row, col] = True
@@ -149,21 +163,16 @@ class _Explorer:
         ipyevents reports the click in the PNG's own pixels (``dataX``, ``dataY``); the PNG is the
         array scaled up by a whole factor (:func:`mnistlab.render.to_png`), so dividing gives the cell.
         """
-        from ipyevents import Event
-
-        def handle(event) -> None:
+        def handle(x: float, y: float) -> None:
             array = self._arrays.get(id(image))
-            if array is None or "dataX" not in event:
+            if array is None:
                 return
             factor = max(1, _SIZE // max(array.shape))
-            row, col = int(event["dataY"] // factor), int(event["dataX"] // factor)
+            row, col = int(y // factor), int(x // factor)
             if 0 <= row < array.shape[0] and 0 <= col < array.shape[1]:
                 on_pixel(row, col)
 
-        self._events = getattr(self, "_events", [])
-        event = Event(source=image, watched_events=["click"])
-        event.on_dom_event(handle)
-        self._events.append(event)
+        self._events = [*getattr(self, "_events", []), on_image_click(image, handle)]
 
     def _finish(self, widget) -> None:
         """Keep the explorer's root widget, classed ``mnistlab-explorer`` and ``mnistlab-<kind>``."""
