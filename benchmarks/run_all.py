@@ -27,6 +27,7 @@ SCRIPTS = [
     ("Classical baselines (the report's protocol)", "bench_baselines.py"),
     ("CNNs: targets and training speed", "bench_cnn.py"),
     ("The NumPy training loop (mnistlab.backprop)", "bench_backprop.py"),
+    ("Beyond the test set: changed, printed and adversarial digits", "bench_robustness.py"),
     ("Notebooks' run times (empty cache)", "bench_notebooks.py"),
 ]
 

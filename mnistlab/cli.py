@@ -1,4 +1,5 @@
-"""The ``mnistlab`` command: ``data``, ``course``, ``baselines``, ``train``, ``evaluate`` and ``predict``."""
+"""The ``mnistlab`` command: ``data``, ``course``, ``baselines``, ``train``, ``evaluate``, ``predict`` and
+``robustness``."""
 
 from __future__ import annotations
 
@@ -127,6 +128,34 @@ def _predict(args: argparse.Namespace) -> int:
     return status
 
 
+def _robustness(args: argparse.Namespace) -> int:
+    from mnistlab.recipes import ConfigError
+
+    _config(args)  # bad model options are said before the digits'
+    if not 1 <= args.digits <= 10_000:
+        raise ConfigError(f"digits (--digits): expected a whole number from 1 to 10,000; got {args.digits}")
+    trained = _trained(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
+    from mnistlab import robustness
+    from mnistlab.data import load_mnist
+
+    _, (x_test, y_test) = load_mnist()
+    predict = robustness.predictor(trained.model)
+    result = robustness.sweep(predict, x_test[:args.digits], y_test[:args.digits])
+    print(f"{trained.config.model}: {100 * trained.test_accuracy:.2f}% on the 10,000 test digits; trained in "
+          f"{trained.train_seconds:.0f} s\n")
+    print(f"accuracy (%) on the first {args.digits:,} test digits, changed by each transform at each strength:")
+    for name, part in result.table.groupby("transform", sort=False):
+        cells = "  ".join(f"{s:g}: {100 * a:5.1f}" for s, a in zip(part["strength"], part["accuracy"], strict=True))
+        print(f"  {name} ({part['unit'].iloc[0]})\n      {cells}")
+    scores = robustness.headline(predict, x_test, y_test)
+    print("\non all 10,000 test digits: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in scores.items()))
+    images, labels, info = robustness.printed_digits()
+    printed = robustness.accuracy_under(predict, images, labels)
+    print(f"printed digits ({info['font'].nunique()} fonts of matplotlib, sizes and angles: {len(labels):,} digits): "
+          f"{100 * printed:.2f}%")
+    return 0
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     from mnistlab.recipes import DEFAULT_MODEL, DEFAULTS, RECIPES
 
@@ -192,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(predict)
     predict.add_argument("--quiet", action="store_true", help="no message about loading or training the model")
     predict.set_defaults(func=_predict)
+
+    robust = sub.add_parser("robustness", help="a CNN's accuracy on shifted, turned, scaled, thickened, noisy, "
+                            "blurred, inverted and printed digits")
+    _add_model_options(robust)
+    robust.add_argument("--digits", type=int, default=2000, help="test digits per transform and strength "
+                        "(default: 2000; the headline changes always use all 10,000)")
+    robust.add_argument("--quiet", action="store_true", help="no message about loading or training the model")
+    robust.set_defaults(func=_robustness)
     return parser
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["MAX_PIXELS", "DigitImageError", "prepare_digit"]
+__all__ = ["MAX_PIXELS", "DigitImageError", "prepare_digit", "prepare_steps"]
 
 
 class DigitImageError(MnistlabError):
@@ -77,11 +77,20 @@ def prepare_digit(source: str | os.PathLike | np.ndarray, *, threshold: float = 
     place it in 28x28 so that its centre of mass is the centre. Raises :class:`DigitImageError` for
     a missing, unreadable or huge file, an array with NaN, an image with no ink (blank or uniform),
     or marks side by side (several digits); the message names the file.
+    :func:`prepare_steps` gives every intermediate image.
     """
+    return prepare_steps(source, threshold=threshold)["centred"]
+
+
+def prepare_steps(source: str | os.PathLike | np.ndarray, *, threshold: float = 0.25) -> dict[str, np.ndarray]:
+    """Each step of :func:`prepare_digit`, in order, by name: "grayscale" (0-255 as read), "ink" (white
+    on black, [0, 1]), "cropped" (to the ink), "fitted" (20 pixels on its long side), "placed" (in
+    28x28, box centred) and "centred" (by the centre of mass: the result). Raises as prepare_digit."""
     from PIL import Image
     from scipy import ndimage
 
     gray, name = _grayscale(source)
+    steps = {"grayscale": gray}
     if min(gray.shape) < 8:
         raise DigitImageError(f"{name}: {gray.shape[1]}x{gray.shape[0]} pixels is too small; expected a digit "
                               "at least 8 pixels tall and wide")
@@ -93,6 +102,7 @@ def prepare_digit(source: str | os.PathLike | np.ndarray, *, threshold: float = 
     if ink.max() < 32:
         raise DigitImageError(f"{name}: no digit found (the image is blank or has almost no contrast)")
     ink /= ink.max()
+    steps["ink"] = ink
     mask = ink > threshold
     labels, count = ndimage.label(mask)
     if count > 1:
@@ -104,16 +114,19 @@ def prepare_digit(source: str | os.PathLike | np.ndarray, *, threshold: float = 
             raise DigitImageError(f"{name}: found {len(big)} separate marks side by side; expected a single "
                                   "digit (crop the image to one digit)")
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    crop = steps["cropped"] = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     height, width = crop.shape
     scale = 20 / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     fitted = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS),
                         dtype=np.float64) / 255
+    steps["fitted"] = fitted
     canvas = np.zeros((28, 28))
     top, left = (28 - fitted.shape[0]) // 2, (28 - fitted.shape[1]) // 2
     canvas[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
+    steps["placed"] = canvas
     cy, cx = ndimage.center_of_mass(canvas)
     # MNIST's digits have their centre of mass at about (14, 14) in array coordinates.
     shifted = ndimage.shift(canvas, (round(14 - cy), round(14 - cx)), order=0, mode="constant")
-    return np.clip(shifted, 0, 1).astype(np.float32)
+    steps["centred"] = np.clip(shifted, 0, 1).astype(np.float32)
+    return steps

@@ -19,6 +19,8 @@ __all__ = [
     "mean_digits",
     "mistakes",
     "pixel_histogram",
+    "reliability_diagram",
+    "robustness_curves",
     "training_curves",
 ]
 
@@ -238,4 +240,47 @@ def confidence_histogram(confidence: np.ndarray, correct: np.ndarray, *, ax=None
     ax.set_xlabel("confidence (probability of the predicted digit)")
     ax.set_ylabel("% of the answers")
     ax.legend()
+    return ax
+
+
+def robustness_curves(tables: dict, *, fig=None, cols: int = 4):
+    """Accuracy against each transform's strength, one panel per transform, one line per model.
+
+    ``tables`` maps a model's name to its :attr:`mnistlab.robustness.Sweep.table`.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(n for table in tables.values() for n in table["transform"]))
+    rows = -(-len(names) // cols)
+    fig = fig if fig is not None else plt.figure(figsize=(3.2 * cols, 2.7 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for model, table in tables.items():
+            part = table[table["transform"] == name].sort_values("strength")
+            ax.plot(part["strength"], 100 * part["accuracy"], marker="o", markersize=3, label=model)
+        ax.set_title(name)
+        ax.set_xlabel(part["unit"].iloc[0], fontsize=8)
+        ax.set_ylim(0, 101)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy %")
+    axes.flat[0].legend(fontsize=8)
+    return fig
+
+
+def reliability_diagram(tables: dict, *, ax=None):
+    """Accuracy against confidence per bin (:func:`mnistlab.calibration.reliability`), one line per table;
+    the diagonal is a calibrated model. ``tables`` maps a label (say, with its ECE) to a reliability table."""
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, label="calibrated")
+    for label, table in tables.items():
+        used = table[table["count"] > 0]
+        ax.plot(used["confidence"], used["accuracy"], marker="o", markersize=4, label=label)
+    ax.set_xlabel("confidence (mean top probability in the bin)")
+    ax.set_ylabel("accuracy in the bin")
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.01)
+    ax.legend(fontsize=8)
     return ax

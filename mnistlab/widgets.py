@@ -18,8 +18,8 @@ from mnistlab import ops
 from mnistlab.kernels import PRESETS, make_kernel
 from mnistlab.render import to_png
 
-__all__ = ["ConvolutionExplorer", "OutputSum", "PaddingStrideExplorer", "PoolingExplorer", "on_image_click",
-           "output_sum", "shape_message"]
+__all__ = ["ConvolutionExplorer", "OutputSum", "PaddingStrideExplorer", "PoolingExplorer", "TransformExplorer",
+           "on_image_click", "output_sum", "shape_message"]
 
 _SIZE = 196  # pixels of each image panel
 
@@ -472,3 +472,63 @@ class PoolingExplorer(_Explorer):
         kept = self.output.size / feature.size
         self._set_status(f"{f}x{f} {self.mode.value} pooling, stride {s}: {text}; keeps {kept:.0%} of the values",
                          ok=self.tiles)
+
+
+class TransformExplorer(_Explorer):
+    """A digit changed by one transform of :mod:`mnistlab.robustness` at a chosen strength, and what a
+    model reads before and after. ``predict`` maps (N, 28, 28) uint8 digits to probabilities."""
+
+    css_name = "transform"
+
+    def __init__(self, predict, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
+                 transform: str = "rotate", strength: float | None = None) -> None:
+        from mnistlab.robustness import TRANSFORMS
+
+        super().__init__(images, labels, index)
+        w = self._w
+        if transform not in TRANSFORMS:
+            raise ValueError(f"transform: expected one of {', '.join(TRANSFORMS)}; got {transform!r}")
+        self.predict = predict
+        self.transform = w.Dropdown(options=list(TRANSFORMS), value=transform, description="transform")
+        self.strength = w.SelectionSlider(options=self._strengths(transform), description="strength",
+                                          continuous_update=False)
+        if strength is not None:
+            self.strength.value = strength
+        self.input_image, self.input_title, input_box = self._panel("unchanged", "input")
+        self.output_image, self.output_title, output_box = self._panel("changed", "output")
+        self._finish(w.VBox([w.HBox([self.digit, self.transform]), self.strength, w.HBox([input_box, output_box]),
+                             self.status]))
+        self._observe(self.digit, self.strength)
+        self.transform.observe(self._new_transform, names="value")
+        self.update()
+
+    @staticmethod
+    def _strengths(name: str) -> list[float]:
+        from mnistlab.robustness import TRANSFORMS
+
+        return sorted(TRANSFORMS[name].strengths)
+
+    def _new_transform(self, change) -> None:
+        from mnistlab.robustness import TRANSFORMS
+
+        with self.strength.hold_trait_notifications():
+            self.strength.options = self._strengths(change["new"])
+            self.strength.value = TRANSFORMS[change["new"]].identity
+        self.update()
+
+    def update(self) -> None:
+        """Change the current digit, read both versions and redraw."""
+        from mnistlab.robustness import TRANSFORMS, transformed
+
+        digit = self.images[self.digit.value]
+        self.output = transformed(digit[None], self.transform.value, self.strength.value)[0]
+        before, after = np.asarray(self.predict(np.stack([digit, self.output])))
+        self.readings = int(before.argmax()), int(after.argmax())
+        unit = TRANSFORMS[self.transform.value].unit
+        scale = {"vmin": 0, "vmax": 255 if np.issubdtype(digit.dtype, np.integer) else 1}
+        self._show([(self.input_image, self.input_title, self._digit_title(), digit, scale),
+                    (self.output_image, self.output_title, f"{self.transform.value} {self.strength.value:g} {unit}",
+                     self.output, scale)])
+        right = self.labels is None or self.readings[1] == self.labels[self.digit.value]
+        self._set_status(f"the model reads {self.readings[0]} ({before.max():.0%}) unchanged and {self.readings[1]} "
+                         f"({after.max():.0%}) changed", ok=right)

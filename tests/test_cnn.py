@@ -353,10 +353,26 @@ def test_cli_train_and_evaluate_use_the_cache(tiny_model, monkeypatch, capsys):
     assert main(["train", "--model", "report", "--train-size", "0"]) == 2
 
 
+def test_cli_robustness_prints_every_transform_the_headline_and_the_printed_digits(tiny_model, monkeypatch, capsys):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tiny_model.path.parent.parent.parent))
+    options = ["--model", "report", "--train-size", "3000", "--epochs", "2", "--quiet"]
+    assert main(["robustness", *options, "--digits", "200"]) == 0
+    out = capsys.readouterr().out
+    from mnistlab.robustness import TRANSFORMS
+
+    for name, transform in TRANSFORMS.items():
+        assert f"  {name} ({transform.unit})" in out
+    assert "accuracy (%) on the first 200 test digits" in out
+    assert "on all 10,000 test digits: unchanged " in out and "shift 4 diagonal" in out and "rotate 20" in out
+    assert "printed digits (21 fonts of matplotlib, sizes and angles: 1,260 digits): " in out
+    assert main(["robustness", *options, "--digits", "0"]) == 2
+    assert "digits (--digits): expected a whole number from 1 to 10,000; got 0" in capsys.readouterr().err
+
+
 def test_cli_defaults_to_the_best_model_and_offers_the_quick_one():
     from mnistlab.cli import build_parser
 
-    for command in (["train"], ["evaluate"], ["predict", "digit.png"]):
+    for command in (["train"], ["evaluate"], ["predict", "digit.png"], ["robustness"]):
         assert build_parser().parse_args(command).model == "best"
     assert build_parser().parse_args(["train", "--model", "quick"]).model == "quick"
     assert training.DEFAULTS["quick"].epochs == 2 and training.DEFAULTS["best"].train_size == 60_000

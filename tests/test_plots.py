@@ -123,3 +123,34 @@ def test_confidence_histogram_normalises_each_group():
     right = sum(p.get_height() for p in ax.patches[:10])
     wrong = sum(p.get_height() for p in ax.patches[10:])
     assert right == pytest.approx(100) and wrong == pytest.approx(100)
+
+
+def test_robustness_curves_draw_one_panel_per_transform_and_one_line_per_model():
+    from mnistlab import robustness
+
+    images = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    labels = np.arange(20) % 2
+
+    def predict(x):
+        bright = np.asarray(x).reshape(len(x), -1).mean(axis=1) > 127
+        return np.stack([~bright, bright], axis=1).astype(float)
+
+    table = robustness.sweep(predict, images, labels, ["shift right", "blur", "invert"]).table
+    fig = plots.robustness_curves({"a": table, "b": table}, cols=2)
+    drawn = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in drawn] == ["shift right", "blur", "invert"]
+    assert all(len(ax.lines) == 2 for ax in drawn)
+    np.testing.assert_allclose(drawn[0].lines[0].get_xdata(), robustness.TRANSFORMS["shift right"].strengths)
+    assert not fig.axes[3].axison  # the unused fourth panel
+
+
+def test_reliability_diagram_draws_the_diagonal_and_the_used_bins():
+    from mnistlab import calibration
+
+    p = np.array([[0.9, 0.1], [0.7, 0.3], [0.95, 0.05]])
+    table = calibration.reliability(p, np.array([0, 1, 0]), bins=5)
+    ax = plots.reliability_diagram({"model": table})
+    diagonal, line = ax.lines
+    np.testing.assert_allclose(diagonal.get_xdata(), [0, 1])
+    np.testing.assert_allclose(line.get_xdata(), [0.7, 0.925])
+    np.testing.assert_allclose(line.get_ydata(), [0.0, 1.0])

@@ -67,3 +67,140 @@ def test_accuracy_under_scores_the_transformed_digits():
     assert robustness.accuracy_under(predict, images, labels, lambda x: robustness.shift(x, 10, 10)) == 0.5
     with pytest.raises(ValueError, match="labels: expected 2 labels, got shape"):
         robustness.accuracy_under(predict, images, np.array([1]))
+
+
+def bar(rows: slice = slice(10, 18), cols: slice = slice(12, 16), dtype=np.uint8) -> np.ndarray:
+    image = np.zeros((1, 28, 28), dtype)
+    image[0, rows, cols] = 255 if dtype == np.uint8 else 1.0
+    return image
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.75, 1.5, 2.0])
+def test_scale_grows_or_shrinks_about_the_centre(factor):
+    square = bar(slice(10, 18), slice(10, 18), np.float32)  # 8x8, centred on 13.5
+    scaled = robustness.scale(square, factor)[0]
+    ink = np.argwhere(scaled > 0.5)
+    assert ink.min(axis=0).tolist() == ink.min(axis=0)[::-1].tolist()  # still square
+    side = ink.max(axis=0) - ink.min(axis=0) + 1
+    assert abs(side[0] - 8 * factor) <= 1
+    np.testing.assert_allclose(ink.mean(axis=0), [13.5, 13.5], atol=0.01)  # same centre
+    np.testing.assert_allclose(robustness.scale(square, 1.0), square)
+    with pytest.raises(ValueError, match="factor: expected a size factor from 0.1 to 5, got 0"):
+        robustness.scale(square, 0)
+
+
+@given(st.integers(-2, 3))
+def test_thickness_adds_or_removes_pixels_on_each_side(pixels):
+    stroke = bar(slice(4, 24), slice(10, 16))  # a vertical stroke 6 pixels wide
+    changed = robustness.thickness(stroke, pixels)[0]
+    row = changed[14]
+    assert (row > 0).sum() == 6 + 2 * pixels
+    assert changed.dtype == np.uint8
+
+
+def test_thickness_noise_blur_invert_check_their_arguments():
+    image = bar()
+    for call, message in [(lambda: robustness.thickness(image, 1.5), "pixels: expected a whole number from -5 to 5"),
+                          (lambda: robustness.noise(image, -0.1), "sigma: expected a share of full brightness"),
+                          (lambda: robustness.blur(image, 11), "sigma: expected a blur radius"),
+                          (lambda: robustness.invert(image, 2), "amount: expected a share from 0 to 1")]:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_noise_is_seeded_clipped_and_of_the_asked_size():
+    blank = np.full((50, 28, 28), 0.5, np.float32)
+    noisy = robustness.noise(blank, 0.1, seed=3)
+    np.testing.assert_array_equal(noisy, robustness.noise(blank, 0.1, seed=3))
+    assert not np.array_equal(noisy, robustness.noise(blank, 0.1, seed=4))
+    assert abs(float((noisy - 0.5).std()) - 0.1) < 0.005
+    assert robustness.noise(bar(), 3.0).max() <= 255 and robustness.noise(bar(), 3.0).min() >= 0
+    np.testing.assert_array_equal(robustness.noise(bar(), 0.0), bar())
+
+
+def test_blur_keeps_the_ink_and_spreads_it():
+    dot_image = dot(14, 14, np.float32)
+    blurred = robustness.blur(dot_image, 1.0)[0]
+    assert abs(float(blurred.sum()) - 200.0) < 1e-3  # a Gaussian keeps the total (away from the border)
+    assert blurred[14, 14] < 200 and blurred[14, 15] > 0
+    np.testing.assert_allclose(blurred, blurred.T, atol=1e-5)  # round
+    np.testing.assert_array_equal(robustness.blur(dot_image, 0), dot_image)
+
+
+def test_invert_swaps_ink_and_paper():
+    np.testing.assert_array_equal(robustness.invert(bar()), 255 - bar())
+    np.testing.assert_allclose(robustness.invert(bar(dtype=np.float32), 0.5), np.full((1, 28, 28), 0.5))
+    np.testing.assert_array_equal(robustness.invert(bar(), 0.0), bar())
+
+
+def test_every_transform_is_the_identity_at_its_identity_strength_and_keeps_shape_and_dtype():
+    digits = np.random.default_rng(2).integers(0, 256, (4, 28, 28, 1), dtype=np.uint8)
+    for name, transform in robustness.TRANSFORMS.items():
+        np.testing.assert_array_equal(robustness.transformed(digits, name, transform.identity), digits, err_msg=name)
+        assert transform.strengths[0] == transform.identity
+        for strength in transform.strengths:
+            changed = robustness.transformed(digits, name, strength)
+            assert changed.shape == digits.shape and changed.dtype == digits.dtype, name
+    with pytest.raises(ValueError, match="transform: expected one of shift right, .*; got 'zoom'"):
+        robustness.transformed(digits, "zoom", 1)
+
+
+def quarter_predict(x):  # "1" when the top-left quarter has ink, else "0"
+    top_left = np.asarray(x).reshape(len(x), 28, 28)[:, :14, :14].reshape(len(x), -1).any(axis=1)
+    return np.stack([~top_left, top_left], axis=1).astype(float)
+
+
+def test_sweep_measures_every_strength_and_finds_the_first_failures():
+    images = np.concatenate([dot(12, 12), dot(9, 9), dot(20, 20)])  # a "1" near the edge, a "1" deeper, a "0"
+    labels = np.array([1, 1, 0])
+    result = robustness.sweep(quarter_predict, images, labels, ["shift diagonal", "invert"])
+    table = result.table
+    assert list(table["transform"].unique()) == ["shift diagonal", "invert"]
+    shifted = table[table["transform"] == "shift diagonal"].set_index("strength")["accuracy"]
+    # shift by s: the first "1" leaves the quarter at s = 2, the second at s = 5; the "0" stays right
+    np.testing.assert_allclose(shifted.to_numpy(), [1, 1, 2 / 3, 2 / 3, 2 / 3, 1 / 3, 1 / 3])
+    assert result.accuracy("shift diagonal", 5) == pytest.approx(1 / 3)
+    failures = result.first_failures("shift diagonal")
+    assert failures.to_dict("records") == [{"index": 0, "strength": 2, "predicted": 0},
+                                           {"index": 1, "strength": 5, "predicted": 0}]
+    # inverted, every quarter has ink: the "0" fails at the first strength (0.25)
+    assert result.first_failures("invert")["index"].tolist() == [2]
+    with pytest.raises(ValueError, match="names: expected transforms among .*; got 'zoom'"):
+        robustness.sweep(quarter_predict, images, labels, ["zoom"])
+
+
+def test_printed_digits_are_prepared_mnist_style_for_each_font_size_and_angle():
+    fonts = robustness.printed_fonts()
+    assert "DejaVu Sans" in fonts and "cmr10" in fonts
+    assert not {"cmsy10", "cmex10", "cmmi10"} & set(fonts)  # symbols, no digits, old-style figures
+    chosen = {name: fonts[name] for name in ("DejaVu Sans", "cmtt10")}
+    images, labels, info = robustness.printed_digits(sizes=(20, 40), angles=(0, 15), fonts=chosen)
+    assert images.shape == (2 * 2 * 2 * 10, 28, 28) and images.dtype == np.float32
+    assert labels.tolist() == list(range(10)) * 8
+    assert info.groupby("font").size().to_dict() == {"DejaVu Sans": 40, "cmtt10": 40}
+    assert 0 <= images.min() and images.max() <= 1
+    ink_rows = np.flatnonzero(images[1].any(axis=1))  # a "1": 20 pixels tall, like MNIST
+    assert ink_rows[-1] - ink_rows[0] + 1 in (20, 21)
+    with pytest.raises(FileNotFoundError, match="no such folder of fonts"):
+        robustness.printed_fonts("/no/such/folder")
+
+
+def test_adversarial_finds_the_smallest_flipping_step_of_a_linear_model():
+    keras = pytest.importorskip("keras")
+    from mnistlab.runtime import configure
+
+    configure(seed=0, tensorflow=True, plots=False)
+    weights = np.zeros((784, 10), np.float32)
+    weights[:, 1] = 1.0 / 784  # class 1 scores the mean brightness; class 0 a constant 0.2475
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    bias = np.full(10, -50.0, np.float32)
+    bias[:2] = 0.2475, 0.0
+    model.layers[-1].set_weights([weights, bias])
+    image = np.full((28, 28), 0.3, np.float32)  # mean 0.3 > 0.25: a "1"
+    found = robustness.adversarial(model, image, 1)
+    # the step lowers every pixel: the mean must fall below 0.2475, so epsilon 0.055 (0.05 is not enough)
+    assert found.predicted == 0 and found.epsilon == pytest.approx(0.055)
+    np.testing.assert_allclose(found.changed, np.full((28, 28), 0.3 - 0.055), atol=1e-6)
+    gradient = robustness.input_gradient(model, image[None], np.array([1]))
+    assert gradient.shape == (1, 28, 28) and (gradient < 0).all()  # more ink, more "1": less loss

@@ -233,3 +233,33 @@ def test_padding_stride_explorer_shows_the_clicked_windows_in_the_padded_input(d
     assert ex.selected.row == 6
     ex.size.value = 7  # 28 + 2 - 7 = 23 // 4 + 1 = 6 outputs: (6, 6) no longer exists
     assert ex.selected is None and "click an output pixel" in ex.sum_panel.value
+
+
+# --- the transform explorer (notebook 08) ------------------------------------------------------------
+
+def quarter_reader(x):
+    """A stand-in model: '1' when the top-left quarter holds ink, else '0' (ten classes)."""
+    ink = np.asarray(x).reshape(len(x), 28, 28)[:, :14, :14].reshape(len(x), -1).any(axis=1)
+    p = np.zeros((len(x), 10))
+    p[np.arange(len(x)), ink.astype(int)] = 1.0
+    return p
+
+
+def test_transform_explorer_changes_the_digit_and_reads_both_versions():
+    from mnistlab import robustness
+    from mnistlab.widgets import TransformExplorer
+
+    dot = np.zeros((2, 28, 28), np.uint8)
+    dot[:, 12, 12] = 255
+    ex = TransformExplorer(quarter_reader, dot, np.array([1, 1]), transform="shift diagonal")
+    assert ex.strength.value == 0 and ex.readings == (1, 1) and "reads 1 (100%) unchanged" in ex.status.value
+    ex.strength.value = 3
+    np.testing.assert_array_equal(ex.output, robustness.shift(dot[:1], 3, 3)[0])
+    assert ex.readings == (1, 0) and "&#9888;" in ex.status.value  # wrong now: said in red
+    assert "shift diagonal 3 pixels right and down" in ex.output_title.value
+    ex.transform.value = "rotate"  # a new transform starts unchanged, with its own strengths
+    assert ex.strength.value == 0 and list(ex.strength.options) == [0, 10, 15, 20, 25, 30, 45]
+    assert ex.readings == (1, 1)
+    assert {"mnistlab-explorer", "mnistlab-transform"} <= set(ex.widget._dom_classes)
+    with pytest.raises(ValueError, match="transform: expected one of shift right, .*; got 'zoom'"):
+        TransformExplorer(quarter_reader, dot, transform="zoom")
