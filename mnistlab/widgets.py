@@ -195,7 +195,7 @@ class _Explorer:
             control.observe(lambda change: self.update(), names="value")
 
     def _set_status(self, text: str, ok: bool = True) -> None:
-        self.status_text = text
+        self.status_text, self.status_ok = text, ok
         colour = "inherit" if ok else "#b00020"
         mark = "" if ok else "&#9888; "
         self.status.value = f"<span style='color:{colour}'>{mark}{html.escape(text)}</span>"

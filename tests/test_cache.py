@@ -265,7 +265,8 @@ def test_the_training_code_is_in_the_key(monkeypatch):
 
 
 def test_config_errors_name_the_option():
-    with pytest.raises(ConfigError, match=r"model \(--model\): expected one of report, quick, best; got 'seed'"):
+    with pytest.raises(ConfigError,
+                       match=r"model \(--model\): expected one of report, quick, best, robust; got 'seed'"):
         TrainConfig(model="seed")
     with pytest.raises(ConfigError, match=r"batch_size \(--batch-size\): expected a whole number from 1 to 60,000"):
         TrainConfig(batch_size=-1)

@@ -381,3 +381,17 @@ def test_cli_defaults_to_the_best_model_and_offers_the_quick_one():
 def test_forward_flops_counts_multiply_adds_twice():
     macs = 26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 64 + 64 * 10
     assert models.forward_flops(models.report_cnn()) == 2 * macs
+
+
+def test_prepare_steps_show_each_step_of_prepare_digit():
+    from mnistlab.photo import prepare_steps
+
+    page = np.full((120, 90), 240.0)
+    page[30:90, 40:52] = 20.0  # a dark vertical bar on light paper, off-centre
+    steps = prepare_steps(page)
+    assert list(steps) == ["grayscale", "ink", "cropped", "fitted", "placed", "centred"]
+    np.testing.assert_array_equal(steps["grayscale"], page)
+    assert steps["ink"].max() == 1.0 and steps["ink"][0, 0] == 0.0  # inverted: white ink on black
+    assert steps["cropped"].shape == (60, 12) and max(steps["fitted"].shape) == 20
+    assert steps["placed"].shape == steps["centred"].shape == (28, 28)
+    np.testing.assert_array_equal(steps["centred"], prepare_digit(page))

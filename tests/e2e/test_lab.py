@@ -1,5 +1,5 @@
-"""Every notebook run in JupyterLab in Chromium; the explorers of notebooks 01 to 03 used as a learner uses them,
-and digits drawn with the mouse on notebook 07's drawing pad.
+"""Every notebook run in JupyterLab in Chromium; the explorers of notebooks 01 to 03 and 08 used as a learner uses
+them, and digits drawn with the mouse on notebook 07's drawing pad.
 
 Each explorer is checked against an oracle: the same explorer built headless in this process and given
 the same changes, whose pixels are proven by the unit tests. After a change the page must show the
@@ -62,7 +62,7 @@ class Explorer:
             assert self.text(".mnistlab-sum-terms") == oracle.selected.terms(), f"{what}: the clicked pixel's sum"
         status = self.text(".mnistlab-status")
         assert status.endswith(oracle.status_text), f"{what}: status {status!r}, expected {oracle.status_text!r}"
-        assert status.startswith("\u26a0") == (not getattr(oracle, "tiles", True)), f"{what}: warning mark"
+        assert status.startswith("\u26a0") == (not oracle.status_ok), f"{what}: warning mark"
 
 
 def explore_convolution(page, shots) -> None:
@@ -255,8 +255,39 @@ def draw_digits(page, shots) -> None:
     wait_for_text(prediction, "the pad is empty: draw a digit", "an empty pad")
 
 
+def explore_transforms(page, shots) -> None:
+    """Notebook 08's transform explorer, beside an oracle reading with the same cached robust CNN."""
+    from mnistlab import robustness, training
+    from mnistlab.widgets import TransformExplorer
+
+    _, (x_test, y_test) = load_mnist()
+    model = training.load_or_train(training.DEFAULTS["robust"], progress=False).model
+    oracle = TransformExplorer(robustness.predictor(model), x_test[:100], y_test[:100], transform="rotate",
+                               strength=30)
+    ex = Explorer(page, oracle, "08 transform explorer")
+    ex.check("default view: turned 30 degrees")
+
+    move_slider(ex.root, "strength", 1)
+    oracle.strength.value = 45
+    ex.check("turned 45 degrees")
+
+    control(ex.root, "transform").locator("select").select_option("shift diagonal")
+    oracle.transform.value = "shift diagonal"
+    ex.check("a new transform starts unchanged")
+    assert slider_value(ex.root, "strength") == "0"
+    move_slider(ex.root, "strength", 5)
+    oracle.strength.value = 5
+    ex.check("shifted 5 pixels right and down")
+
+    move_slider(ex.root, "digit", 8)
+    oracle.digit.value = 8
+    ex.check("digit 8")
+    ex.root.screenshot(path=shots / "08_transform_explorer.png")
+
+
 EXPLORERS = {"01_convolution.ipynb": explore_convolution, "02_padding_stride.ipynb": explore_padding_stride,
-             "03_pooling.ipynb": explore_pooling, "07_evaluation.ipynb": draw_digits}
+             "03_pooling.ipynb": explore_pooling, "07_evaluation.ipynb": draw_digits,
+             "08_beyond_the_test_set.ipynb": explore_transforms}
 
 
 @pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])
