@@ -106,7 +106,8 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
         result = run_notebook(path, out_dir, timeout=timeout, html=html)
         results.append(result)
         mark = "ok  " if result.ok else "FAIL"
-        bar.write(f"{mark} {path.name:40s} {result.seconds:7.1f} s" + ("" if result.ok else f"  {result.error}"))
+        line = f"{mark} {path.name:40s} {result.seconds:7.1f} s" + ("" if result.ok else f"  {result.error}")
+        (bar.write if progress else log)(line)  # beside a bar, written above it
         if fail_fast and not result.ok:
             break
     bar.close()
