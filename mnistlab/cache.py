@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "load", "save", "versions", "warn"]
+__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "load", "read_record", "save", "versions", "warn",
+           "write_record"]
 
 #: The layout version of ``meta.json``; an entry written with another one is a miss.
 SCHEMA = 3
@@ -239,3 +240,33 @@ def save(key: str, meta: Mapping, files: Mapping[str, Callable[[Path], object]] 
             staged.unlink(missing_ok=True)
     _collect(folder)
     return Entry(key, dict(meta), folder / version)
+
+
+def _record_path(name: str) -> Path:
+    if Path(name).name != name or not name.endswith(".json") or name.startswith("."):
+        raise ValueError(f"name: expected a plain file name ending in .json, got {name!r}")
+    return cache_dir() / "records" / name
+
+
+def read_record(name: str) -> dict:
+    """A small JSON record of the user's (exercise progress, say) from the cache; ``{}`` if there is none
+    or it cannot be read."""
+    try:
+        data = json.loads(_record_path(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_record(name: str, data: Mapping) -> Path:
+    """Replace a record in one ``os.replace`` (a reader sees the old or the new one, never half of one)."""
+    path = _record_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staged = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(dict(data), handle, indent=1, sort_keys=True)
+        _replace(Path(staged), path)
+    finally:
+        Path(staged).unlink(missing_ok=True)
+    return path

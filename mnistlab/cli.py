@@ -1,5 +1,5 @@
-"""The ``mnistlab`` command: ``data``, ``course``, ``baselines``, ``train``, ``evaluate``, ``predict`` and
-``robustness``."""
+"""The ``mnistlab`` command: ``data``, ``course``, ``baselines``, ``train``, ``evaluate``, ``predict``,
+``robustness`` and ``progress``."""
 
 from __future__ import annotations
 
@@ -33,9 +33,20 @@ def _course(args: argparse.Namespace) -> int:
     from mnistlab.course import run_course
 
     build = None if args.in_place else args.build
+    if args.solutions and args.in_place:
+        raise MnistlabError("--solutions with --in-place would write the solutions into your notebooks; "
+                            "drop --in-place (the solved copies go to --build)")
     results = run_course(args.notebooks, build, select=args.only or None, timeout=args.timeout,
-                         html=not args.no_html, fail_fast=args.fail_fast, progress=not args.no_progress)
+                         html=not args.no_html, fail_fast=args.fail_fast, progress=not args.no_progress,
+                         solutions=args.solutions)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from mnistlab.exercises import progress
+
+    progress()
+    return 0
 
 
 def _baselines(args: argparse.Namespace) -> int:
@@ -195,7 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("--no-html", action="store_true", help="skip the HTML copies")
     course.add_argument("--fail-fast", action="store_true", help="stop at the first failing notebook")
     course.add_argument("--no-progress", action="store_true", help="no progress bar")
+    course.add_argument("--solutions", action="store_true", help="fill every exercise with its solution and fail "
+                        "unless every check passes (copies in --build; your notebooks are not touched)")
     course.set_defaults(func=_course)
+
+    prog = sub.add_parser("progress", help="which exercises you have solved, notebook by notebook")
+    prog.set_defaults(func=_progress)
 
     base = sub.add_parser("baselines", help="fit the report's classical models and print their table")
     base.add_argument("--train-size", type=int, default=20_000, help="first N training digits (default: 20000, "

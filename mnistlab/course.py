@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["NotebookRun", "find_notebooks", "run_course", "run_notebook"]
+__all__ = ["NotebookRun", "fill_solutions", "find_notebooks", "run_course", "run_notebook"]
 
 
 @dataclass(frozen=True)
@@ -44,26 +44,54 @@ def _error_summary(exc: Exception) -> str:
     return f"{name}: {value}".strip()
 
 
+_EXERCISE_MARK = "# EXERCISE "
+
+
+def fill_solutions(nb) -> list[str]:
+    """Replace each exercise cell of a notebook (its first line ``# EXERCISE 01.2...``) by the exercise's
+    solution followed by its check; return the keys filled, in order."""
+    from mnistlab.exercises import exercise
+
+    filled = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith(_EXERCISE_MARK):
+            key = cell.source[len(_EXERCISE_MARK):].split(":")[0].split()[0]
+            cell.source = exercise(key).cell(solved=True)
+            filled.append(key)
+    return filled
+
+
 def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, html: bool = True,
-                 kernel_name: str = "python3") -> NotebookRun:
+                 kernel_name: str = "python3", solutions: bool = False) -> NotebookRun:
     """Execute one notebook in a fresh kernel started in its own folder.
 
     The executed copy (and an HTML rendering) go to ``out_dir``; with ``out_dir=None`` the source
     itself is overwritten with its outputs. A failing cell does not raise: the result carries it.
     Progress bars inside the notebook are off (``TQDM_DISABLE=1`` unless set): run headless, no one
-    sees them, and their timings would change the stored outputs on every run.
+    sees them, and their timings would change the stored outputs on every run. With ``solutions``
+    every exercise cell is filled with its solution (:func:`fill_solutions`) and a check that is not
+    right fails the notebook (``MNISTLAB_SOLUTIONS=1``); the source is never overwritten then.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    from mnistlab.exercises.core import SOLUTIONS_ENV
+
+    if solutions and out_dir is None:
+        raise MnistlabError("solutions: the notebooks filled with their solutions are written to a build folder, "
+                            "never over the sources (drop --in-place)")
     nb = nbformat.read(source, as_version=4)
+    if solutions:
+        fill_solutions(nb)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, extra_arguments=["--log-level=ERROR"],
                             resources={"metadata": {"path": str(source.parent)}})
     start = time.perf_counter()
     error = None
+    env = {**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
+    env[SOLUTIONS_ENV] = "1" if solutions else "0"
     try:
-        client.execute(env={**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")})
+        client.execute(env=env)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         error = _error_summary(exc)
     seconds = time.perf_counter() - start
@@ -82,12 +110,14 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
 
 def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathLike | None = "build/course", *,
                select: list[str] | None = None, timeout: int = 1800, html: bool = True, fail_fast: bool = False,
-               progress: bool = True, log: Callable[[str], None] = print) -> list[NotebookRun]:
+               progress: bool = True, log: Callable[[str], None] = print, solutions: bool = False
+               ) -> list[NotebookRun]:
     """Execute the course's notebooks in order, each in a fresh kernel, and log each one's time.
 
     Executed copies and HTML go to ``build``; ``build=None`` overwrites the sources in place (the
     command line asks for ``--in-place`` explicitly). ``select`` keeps notebooks whose name contains
-    one of its strings. Returns one :class:`NotebookRun` per notebook.
+    one of its strings. ``solutions`` runs each notebook with its exercises solved (see
+    :func:`run_notebook`). Returns one :class:`NotebookRun` per notebook.
     """
     from mnistlab.runtime import progress_bar
 
@@ -103,7 +133,7 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     bar = progress_bar(paths, enabled=progress, unit="notebook", leave=False)
     for path in bar:
         bar.set_description(path.name)
-        result = run_notebook(path, out_dir, timeout=timeout, html=html)
+        result = run_notebook(path, out_dir, timeout=timeout, html=html, solutions=solutions)
         results.append(result)
         mark = "ok  " if result.ok else "FAIL"
         line = f"{mark} {path.name:40s} {result.seconds:7.1f} s" + ("" if result.ok else f"  {result.error}")

@@ -91,3 +91,30 @@ def test_every_input_error_is_one_class_reported_by_main_in_one_line(capsys, tmp
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == ("mnistlab train: argument --epochs: invalid int value: 'many' "
                                        "(see 'mnistlab train --help')\n")
+
+
+def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monkeypatch):
+    from mnistlab.exercises import exercise
+
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    setup = "from mnistlab.exercises import exercise"
+    source = _write(folder / "00_solved.ipynb", setup, exercise("02.1").cell(), exercise("03.3").cell())
+    _write(folder / "01_wrong.ipynb", setup, 'exercise("02.1").check(11)  # not an exercise cell: kept as is')
+    before = source.read_text()
+    unsolved = run_course(folder, tmp_path / "plain", select=["00"], progress=False, log=lambda s: None)
+    assert unsolved[0].ok  # unsolved exercises say "not yet" and never fail the notebook
+    assert "Not yet" in nbformat.read(tmp_path / "plain" / "00_solved.ipynb", 4).cells[1].outputs[0]["text"]
+
+    results = run_course(folder, tmp_path / "build", progress=False, log=lambda s: None, solutions=True)
+    assert source.read_text() == before  # the learner's notebook is never filled in
+    assert results[0].ok, results[0].error
+    solved = nbformat.read(tmp_path / "build" / "00_solved.ipynb", 4)
+    assert solved.cells[1].source.startswith('# EXERCISE 02.1: solution\nq = exercise("02.1")\nanswer = (28 - 5')
+    assert "\u2714 Correct" in solved.cells[2].outputs[0]["text"]
+    assert not results[1].ok and "ExerciseFailed" in results[1].error and "you forgot the + 1" in results[1].error
+    from mnistlab.exercises import solved as solved_keys
+
+    assert set(solved_keys()) == {"02.1", "03.3"}  # the kernels wrote the progress into this test's cache
+    assert main(["course", "--notebooks", str(folder), "--solutions", "--in-place"]) == 2

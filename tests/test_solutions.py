@@ -1,0 +1,21 @@
+"""`mnistlab course --solutions`: every notebook run with each exercise filled in by its solution; every
+check must pass, so no exercise is unsolvable. Runs after nbval (the models are cached by then)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mnistlab.course import run_course
+
+pytestmark = pytest.mark.solutions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_course_with_every_exercise_solved(tmp_path):
+    results = run_course(ROOT / "notebooks", tmp_path, html=False, progress=False, log=lambda line: None,
+                         solutions=True)
+    failed = [f"{r.source.name}: {r.error}" for r in results if not r.ok]
+    assert not failed, "\n".join(failed)
