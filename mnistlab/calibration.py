@@ -37,12 +37,14 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15):
         raise ValueError(f"bins: expected a whole number of at least 1, got {bins!r}")
     confidence = probabilities.max(axis=1)
     right = probabilities.argmax(axis=1) == labels
-    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)  # bin k holds (k/bins, (k+1)/bins]
+    edges = np.linspace(0, 1, bins + 1)
+    # bin k holds (edges[k], edges[k + 1]]: searched among the edges themselves, so that a confidence of
+    # exactly 0.6 lands in (0.4, 0.6] (ceil(0.6 * 5) would give 4: 0.6 * 5 is 3.0000000000000004)
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
     count = np.bincount(which, minlength=bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_confidence = np.bincount(which, confidence, minlength=bins) / count
         accuracy = np.bincount(which, right.astype(float), minlength=bins) / count
-    edges = np.linspace(0, 1, bins + 1)
     return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "count": count, "confidence": mean_confidence,
                          "accuracy": accuracy})
 

@@ -58,3 +58,9 @@ def test_bad_arguments_are_named():
         calibration.reliability(p, y, bins=0)
     with pytest.raises(ValueError, match="temperature: expected a positive number, got 0"):
         calibration.with_temperature(p, 0)
+
+
+def test_a_confidence_on_a_bin_edge_falls_in_the_lower_bin():
+    p, y = two_class([0.6, 0.65, 0.95, 0.99], [True, False, True, True])  # exercise 08.2's example
+    assert calibration.reliability(p, y, bins=5)["count"].tolist() == [0, 0, 1, 1, 2]
+    assert calibration.expected_calibration_error(p, y, bins=5) == pytest.approx(0.2775)

@@ -35,7 +35,7 @@ def _mean_precision(cm):
 def _best_model(answer: object) -> tuple[bool, str]:
     text = str(answer).strip().lower()
     if text in ("svm", "svc", "support vector machine", "the svm"):
-        return True, "the SVM: 97.0% in the report, 96.95% here; the CNN beats it by about two points"
+        return True, "the SVM: 97.0% in the report, about the same in notebook 04; the CNNs beat it by two points"
     return False, "not that one: compare the four accuracies of the report's table (or of notebook 04's)"
 
 

@@ -54,5 +54,5 @@ EXERCISES = [
         expected=_background, tolerance=1e-3,
         mistakes=(Mistake("percent", lambda: 100 * _background(), "a fraction between 0 and 1, not a percentage"),
                   Mistake("ink", lambda: 1 - _background(), "that is the share of pixels with some ink (not 0)")),
-        right="about four pixels in five are background: the reason pooling and strides lose so little"),
+        right="about four pixels in five are pure black background"),
 ]

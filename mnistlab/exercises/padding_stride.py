@@ -67,7 +67,7 @@ EXERCISES = [
                                                    "window"),
                   Mistake("ceil", 13, "that rounds up, as 'same' padding does; with no padding the partial "
                                       "window is dropped")),
-        right="(28 - 5) // 2 + 1 = 12: the last column of the digit is never under a window's centre"),
+        right="(28 - 5) // 2 + 1 = 12: the windows start at columns 0, 2, ..., 22, so column 27 is never seen"),
     Exercise(
         "02.2", "'same' padding",
         "How many rows of zeros must be added on each side so that a 5x5 kernel with stride 1 keeps a 28x28 digit "
