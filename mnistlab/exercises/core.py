@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -94,7 +94,6 @@ class Exercise:
     tolerance: float = 1e-6
     right: str = ""                   # said when the answer is right
     check_answer: Callable[[object], tuple[bool, str]] | None = None   # a custom check (answers found by search)
-    extra: dict = field(default_factory=dict, repr=False)
 
     @property
     def is_function(self) -> bool:
