@@ -50,13 +50,8 @@ def rotate(images: np.ndarray, degrees: float) -> np.ndarray:
     """Every digit turned ``degrees`` counter-clockwise about the image centre (bilinear, zeros enter)."""
     from scipy import ndimage
 
-    images = _images(images)
-    turned = ndimage.rotate(images.astype(np.float32), degrees, axes=(2, 1), reshape=False, order=1,
-                            mode="constant", cval=0.0)
-    if np.issubdtype(images.dtype, np.integer):
-        info = np.iinfo(images.dtype)
-        return np.clip(np.rint(turned), info.min, info.max).astype(images.dtype)
-    return turned.astype(images.dtype, copy=False)
+    return _planes(_images(images), lambda x: ndimage.rotate(x, degrees, axes=(2, 1), reshape=False, order=1,
+                                                             mode="constant", cval=0.0))
 
 
 def _full_scale(images: np.ndarray) -> float:
@@ -241,15 +236,13 @@ def sweep(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, label
     predicted, rows = {}, []
     for name in names:
         transform = TRANSFORMS[name]
-        for strength in transform.strengths:
+        for strength in sorted(transform.strengths):
             guess = clean if strength == transform.identity else np.asarray(
                 predict(transform.apply(images, strength))).argmax(axis=1)
             predicted[name, strength] = guess
             rows.append({"transform": name, "strength": strength, "unit": transform.unit,
                          "accuracy": float((guess == labels).mean())})
-    table = pd.DataFrame(rows).sort_values(["transform", "strength"], key=lambda c: c.map(
-        {n: k for k, n in enumerate(names)}) if c.name == "transform" else c, kind="stable").reset_index(drop=True)
-    return Sweep(table, labels, predicted)
+    return Sweep(pd.DataFrame(rows), labels, predicted)
 
 
 #: The changes the course's targets name: a 4-pixel shift (right; right and down) and a 20-degree turn.
