@@ -63,8 +63,9 @@ def browser():
 
 @pytest.fixture(scope="session")
 def lab(browser, tmp_path_factory):
-    """A JupyterLab server for the suite, stopped at the end whatever happens."""
-    server = LabServer(tmp_path_factory.mktemp("lab"))
+    """A JupyterLab server for the suite, over the notebooks with their exercises solved; stopped at the end
+    whatever happens."""
+    server = LabServer(tmp_path_factory.mktemp("lab"), solutions=True)
     try:
         yield server
     finally:

@@ -1,4 +1,5 @@
-"""A JupyterLab server for the browser tests: loopback, a token, a free port, a copy of the notebooks."""
+"""A JupyterLab server for the browser tests: loopback, a token, a free port, a copy of the notebooks (with
+their exercises solved, for the suite: see :class:`LabServer`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from mnistlab.course import fill_solutions
+from mnistlab.exercises.core import SOLUTIONS_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SERVER_START_S = 90
@@ -26,6 +30,16 @@ LAB_SETTINGS = {
 }
 
 
+def _solve(folder: Path) -> None:
+    """Fill each exercise cell of the notebooks in ``folder`` with its solution (as ``mnistlab course --solutions``)."""
+    import nbformat
+
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if fill_solutions(nb):
+            nbformat.write(nb, path)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,9 +47,15 @@ def _free_port() -> int:
 
 
 class LabServer:
-    """``jupyter lab`` on 127.0.0.1 over a copy of the notebooks; its output goes to ``log``."""
+    """``jupyter lab`` on 127.0.0.1 over a copy of the notebooks; its output goes to ``log``.
 
-    def __init__(self, workdir: Path, *, disabled_extensions: tuple[str, ...] = ()) -> None:
+    With ``solutions`` every exercise cell of the copies holds its solution and the kernels run with
+    ``MNISTLAB_SOLUTIONS=1``, so a check that is not right is an error in the page: the suite runs the
+    solved course (``mnistlab course --solutions``) in the browser, rather than the course running a
+    third time in CI. nbval runs the notebooks as shipped, unsolved cells included.
+    """
+
+    def __init__(self, workdir: Path, *, disabled_extensions: tuple[str, ...] = (), solutions: bool = False) -> None:
         self.workdir = workdir
         self.token = os.urandom(16).hex()
         self.port = _free_port()
@@ -52,7 +72,10 @@ class LabServer:
                 json.dumps({"disabledExtensions": {name: True for name in disabled_extensions}}))
         shutil.copytree(ROOT / "notebooks", workdir / "notebooks",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        if solutions:
+            _solve(workdir / "notebooks")
+        env = {**os.environ, **({SOLUTIONS_ENV: "1"} if solutions else {}),
+               "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
                "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
                "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1"}
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
