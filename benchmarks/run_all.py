@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from mnistlab.runtime import cpu_name
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [
     ("Data loading", "bench_data.py"),
@@ -34,12 +36,7 @@ SCRIPTS = [
 
 def machine() -> str:
     """One line about the machine: CPU model, cores, memory, Python and library versions."""
-    cpu = "unknown CPU"
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
         memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
     except OSError:
         memory = float("nan")
@@ -47,7 +44,7 @@ def machine() -> str:
                                "f'NumPy {numpy.__version__}, scikit-learn {sklearn.__version__}, "
                                "TensorFlow {tensorflow.__version__}, Keras {keras.__version__}')"],
                               capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout
-    return (f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; {platform.system()} {platform.release()}; "
+    return (f"{cpu_name()}, {os.cpu_count()} cores, {memory:.0f} GiB; {platform.system()} {platform.release()}; "
             f"Python {platform.python_version()}; {versions.strip()}")
 
 

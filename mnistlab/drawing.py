@@ -126,12 +126,13 @@ def _bars(probabilities: np.ndarray) -> str:
 
 
 def course_model(progress: bool = True):
-    """The course's best CNN from the model cache; if it was never trained, the quick one (trained now if
-    needed, with a progress bar: about 10 s on 2 cores)."""
+    """The course's best CNN from the model cache or the weights the course ships; failing both, the quick
+    one (trained now if needed, with a progress bar: about 10 s on 2 cores)."""
     from mnistlab import training
     from mnistlab.recipes import DEFAULTS
 
-    found = training.cached(DEFAULTS["best"], progress=progress)
+    found = (training.cached(DEFAULTS["best"], progress=progress)
+             or training.shipped(DEFAULTS["best"], progress=progress))
     return (found or training.load_or_train(DEFAULTS["quick"], progress=progress)).model
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RunConfig", "configure", "import_tensorflow", "progress_bar"]
+__all__ = ["RunConfig", "configure", "cpu_name", "import_tensorflow", "progress_bar"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,20 @@ def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = 
     if plots:
         _configure_plots()
     return RunConfig(seed=int(seed), threads=threads, tensorflow=tensorflow)
+
+
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one), else what Python knows of it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def import_tensorflow():

@@ -257,14 +257,50 @@ def _save(trained: Trained) -> None:
     trained.path = entry.file(_MODEL_FILE)
 
 
+def shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=cache.warn) -> Trained | None:
+    """The model built from the weights the course ships for ``config`` (:mod:`mnistlab.pretrained`), cached.
+
+    ``None`` if none are shipped for this config, if ``$MNISTLAB_PRETRAINED`` is 0, or if they were
+    trained from another recipe or other code (said in one line through ``warn``).
+    """
+    from mnistlab import pretrained
+
+    if not pretrained.enabled() or config.model not in pretrained.SHIPPED or config != DEFAULTS[config.model]:
+        return None
+    record = pretrained.read(config.model)
+    if record is None:
+        return None
+    if not pretrained.same_training(record, config.identity()):
+        warn(f"pretrained: not using {pretrained.path(config.model)}: it was trained from another version of "
+             f"the {config.model} recipe or its code (python scripts/ship_pretrained.py trains it again)")
+        return None
+    model = build(config)
+    arrays = pretrained.weights(config.model)
+    if [a.shape for a in arrays] != [tuple(w.shape) for w in model.weights]:
+        warn(f"pretrained: not using {pretrained.path(config.model)}: its arrays do not fit the model")
+        return None
+    model.set_weights(arrays)
+    model.optimizer.build(model.trainable_variables)  # cached with its optimizer's (unused) slots, as a trained model
+    trained = Trained(model, config, record["history"], record["train_seconds"], record["test_accuracy"],
+                      from_cache=True)
+    _save(trained)
+    if progress:
+        print_fn(f"took the {config.model} model the course ships (trained in {trained.train_seconds:.0f} s on "
+                 f"{record['machine']}): {100 * trained.test_accuracy:.2f}% test accuracy; "
+                 f"mnistlab train --model {config.model} --retrain trains it here")
+    return trained
+
+
 def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True, print_fn=print,
                   warn=cache.warn) -> Trained:
-    """The cached model for a config if there is one (see :func:`cached`), else train and cache it.
+    """The cached model for a config if there is one (see :func:`cached`), else the weights the course ships
+    for it (see :func:`shipped`), else train it; the last two are cached. ``retrain`` trains in any case.
 
     Progress goes to ``print_fn``; a cache entry that cannot be used is reported in one line through
     ``warn`` (stderr by default), and the model is trained again and replaces it.
     """
-    found = None if retrain else cached(config, progress=progress, print_fn=print_fn, warn=warn)
+    found = None if retrain else (cached(config, progress=progress, print_fn=print_fn, warn=warn)
+                                  or shipped(config, progress=progress, print_fn=print_fn, warn=warn))
     if found is not None:
         return found
     if progress:

@@ -78,6 +78,7 @@ def test_bundled_data_is_package_data():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "datasets/mnist/*.gz" in project["tool"]["setuptools"]["package-data"]["mnistlab"]
     assert "measured/*.csv" in project["tool"]["setuptools"]["package-data"]["mnistlab"]
+    assert "pretrained/*.npz" in project["tool"]["setuptools"]["package-data"]["mnistlab"]
 
 
 def test_the_measured_recipes_table_ships_with_the_package():
