@@ -16,6 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from mnistlab import pretrained
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,7 +28,7 @@ def main() -> int:
     parser.add_argument("--no-pretrained", action="store_true", help="train the models the course ships weights for")
     args = parser.parse_args()
     if args.no_pretrained:
-        os.environ["MNISTLAB_PRETRAINED"] = "0"
+        os.environ[pretrained.ENV] = "0"
 
     from mnistlab.course import run_course
 

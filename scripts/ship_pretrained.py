@@ -29,11 +29,11 @@ def main() -> int:
     unknown = [name for name in args.models if name not in pretrained.SHIPPED]
     if unknown:
         parser.error(f"MODEL: expected one of {', '.join(pretrained.SHIPPED)}; got {', '.join(unknown)}")
-    for name in args.models or pretrained.SHIPPED:
-        config = DEFAULTS[name]
-        configure(seed=config.seed, tensorflow=True, plots=False)
-        from mnistlab import training
+    configure(seed=DEFAULTS[pretrained.SHIPPED[0]].seed, tensorflow=True, plots=False)
+    from mnistlab import training  # after configure: it imports TensorFlow
 
+    for name in args.models or pretrained.SHIPPED:
+        config = DEFAULTS[name]  # training.train seeds each model with its own config.seed
         found = training.cached(config) if args.cached else None
         trained = found or training.train(config, progress=True)
         record = {"identity": config.identity(), "history": trained.history,
