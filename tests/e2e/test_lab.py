@@ -21,6 +21,7 @@ from labpage import (
     png_pixels,
     run_all,
     slider_value,
+    wait_for_callback_error,
     wait_for_pixels,
 )
 from labserver import NOTEBOOKS, LabServer
@@ -329,7 +330,9 @@ def test_suite_sees_a_raising_callback(lab, page):
     ex = Explorer(page, PaddingStrideExplorer(x, y, kind="vertical edges", size=3, padding=1, stride=2), notebook)
     move_slider(ex.root, "stride", -1)
     ex.oracle.stride.value = 1
+    wait_for_text(control(ex.root, "stride").locator(".widget-readout"), r"^1$", "the stride slider, one step left")
+    errors = wait_for_callback_error(page, "ZeroDivisionError")
+    raw = page.evaluate("() => window.mnistlabCallbackErrors")
+    assert any("ZeroDivisionError" in e for e in errors), f"the raising callback went unnoticed: {errors} (all: {raw})"
     with pytest.raises(AssertionError, match="does not show the expected image"):
         ex.check("after the stride change")
-    errors = callback_errors(page)
-    assert any("ZeroDivisionError" in e for e in errors), f"the raising callback went unnoticed: {errors}"
