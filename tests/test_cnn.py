@@ -99,8 +99,10 @@ def test_steps_per_execution_changes_speed_not_results():
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_stale_cache_entry_is_retrained(cache):
-    first = training.load_or_train(TINY, progress=False)
+def test_a_stale_cache_entry_is_retrained(cache, tiny_model):
+    import shutil
+
+    shutil.copytree(tiny_model.path.parent.parent, cache / TINY.key())  # the module's trained entry
     meta = cache / TINY.key() / "meta.json"
     record = json.loads(meta.read_text())
     record["meta"]["config"]["epochs"] = 99  # metadata that no longer matches the key's config
@@ -108,7 +110,7 @@ def test_a_stale_cache_entry_is_retrained(cache):
     warnings = []
     again = training.load_or_train(TINY, progress=False, warn=warnings.append)
     assert not again.from_cache and len(warnings) == 1 and "its config differs" in warnings[0]
-    assert again.test_accuracy == first.test_accuracy
+    assert again.test_accuracy == tiny_model.test_accuracy
     assert training.load_or_train(TINY, progress=False, warn=pytest.fail).from_cache
 
 
@@ -138,7 +140,7 @@ def test_a_broken_model_entry_is_a_miss_said_once_then_replaced(cache, tiny_mode
     assert cached.from_cache and cached.path != weights
 
 
-def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache):
+def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache, tiny_model):
     """Notebook 05 builds the report's model as Keras code and calls fit itself: the same model as train()."""
     import keras
 
@@ -152,7 +154,7 @@ def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache):
     history = model.fit(x, y, batch_size=TINY.batch_size, epochs=TINY.epochs, validation_data=validation, verbose=0)
     kept = training.keep(TINY, model, history.history, 1.5)
     assert kept.train_seconds == 1.5 and kept.path.exists() and len(kept.history["val_accuracy"]) == 2
-    assert kept.test_accuracy == training.train(TINY, progress=False).test_accuracy  # what train() makes
+    assert kept.test_accuracy == tiny_model.test_accuracy  # what train() makes
 
     keras.utils.set_random_seed(0)
     fresh = models.report_cnn()
