@@ -123,6 +123,26 @@ class LabServer:
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}"
 
+    def _api(self, method: str, path: str):
+        request = urllib.request.Request(f"{self.url}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            body = reply.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        """End every session and kernel, so that the next notebook opened starts a fresh kernel.
+
+        Without it, a notebook opened a second time reconnects to the kernel of its first run, with that
+        run's state and widgets, and the kernels of every notebook opened so far stay alive.
+        """
+        for session in self._api("GET", "sessions"):
+            self._api("DELETE", f"sessions/{session['id']}")
+        for kernel in self._api("GET", "kernels"):
+            self._api("DELETE", f"kernels/{kernel['id']}")
+        if left := self._api("GET", "kernels"):
+            raise RuntimeError(f"kernels still running after their shutdown: {left}")
+
     def stop(self) -> None:
         """Stop the server (which shuts its kernels down), killing its process group if it hangs."""
         if self.process.poll() is None:

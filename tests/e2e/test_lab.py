@@ -294,6 +294,7 @@ EXPLORERS = {"01_convolution.ipynb": explore_convolution, "02_padding_stride.ipy
 @pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])
 def test_notebook_in_jupyterlab(lab, page, screenshot_dir, notebook):
     """Run all cells in the browser: no error, no stderr, every widget rendered; then use its explorer."""
+    lab.shutdown_kernels()  # the notebooks opened before: a fresh kernel, as for a learner opening this one
     open_notebook(page, lab.notebook_url(notebook))
     report = run_all(page, notebook)
     assert not report.problems(), f"{notebook} in JupyterLab:\n" + "\n".join(report.problems())
@@ -320,6 +321,7 @@ def test_suite_sees_a_missing_widget_extension(browser, page, tmp_path_factory):
 def test_suite_sees_a_raising_callback(lab, page):
     """The checks above fail when an explorer's callback raises: break one in the kernel and move a slider."""
     notebook = "02_padding_stride.ipynb"
+    lab.shutdown_kernels()  # not the kernel of the run above, with its widgets
     open_notebook(page, lab.notebook_url(notebook))
     assert not run_all(page, notebook).problems()
     page.evaluate("""async () => {
