@@ -205,34 +205,47 @@ def _tried_row(name: str, description: str, trained, scores: dict[str, float]) -
             "rotate 20 %": round(100 * scores["rotate 20"], 2)}
 
 
+def train_recipe(name: str, recipe, config):
+    """Train ``recipe`` (not one of the course's) on ``config``'s data, epochs and seed, registered as ``name``
+    only while it trains; the cache is not used."""
+    from mnistlab import training
+    from mnistlab.recipes import RECIPES
+
+    RECIPES[name] = recipe
+    try:
+        return training.train(dataclasses.replace(config, model=name), progress=False)
+    finally:
+        del RECIPES[name]
+
+
+def markdown(table) -> str:
+    """A pandas table as a Markdown table, numbers right-aligned."""
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |",
+             "|" + "|".join(" ---: " if kind.kind in "iuf" else " --- " for kind in table.dtypes) + "|"]
+    lines += ["| " + " | ".join(str(value) for value in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def tried_table(best_trained, best_scores: dict[str, float]) -> None:
     """Train each of :func:`tried_recipes` and print them beside the best recipe (its seed-42 run and
     robustness scores from the targets, not computed again); write the CSV."""
     import pandas as pd
 
     from mnistlab import training
-    from mnistlab.recipes import DEFAULTS, RECIPES
+    from mnistlab.recipes import DEFAULTS
 
     base = DEFAULTS["best"]
     *_, (x_test, y_test) = training.training_data(base)
     labels = y_test.argmax(axis=1)
     rows = [_tried_row("best", "the best recipe, as it is", best_trained, best_scores)]
     for name, (description, recipe) in tried_recipes().items():
-        key = f"tried-{name}"
-        RECIPES[key] = recipe
-        try:
-            trained = training.train(dataclasses.replace(base, model=key), progress=False)
-            rows.append(_tried_row(name, description, trained, robustness_scores(trained.model, x_test, labels)))
-        finally:
-            del RECIPES[key]
+        trained = train_recipe(f"tried-{name}", recipe, base)
+        rows.append(_tried_row(name, description, trained, robustness_scores(trained.model, x_test, labels)))
         print(f"  {name}: {rows[-1]['test accuracy %']:.2f}% in {rows[-1]['training s']} s", flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(TRIED_CSV, index=False)
     print(f"\nRecipes tried (seed 42; one change each from the best; written to {TRIED_CSV.name}):\n")
-    print("| " + " | ".join(table.columns) + " |")
-    print("|" + "|".join(" ---: " if kind.kind in "iuf" else " --- " for kind in table.dtypes) + "|")
-    for row in table.itertuples(index=False):
-        print("| " + " | ".join(str(value) for value in row) + " |")
+    print(markdown(table))
 
 
 def main() -> int:

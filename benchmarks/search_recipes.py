@@ -43,20 +43,16 @@ def candidates() -> dict[str, tuple[str, dict, int]]:
 
 def train_one(name: str, seed: int, train_size: int, x_test, labels) -> dict:
     """Train one candidate on one seed (the cache is not used) and score it."""
-    from bench_cnn import robustness_scores
+    from bench_cnn import robustness_scores, train_recipe
 
-    from mnistlab import models, training
+    from mnistlab import models
     from mnistlab.recipes import DEFAULTS, RECIPES
 
     what, build_args, epochs = candidates()[name]
     best = RECIPES["best"]
-    key = f"search-{name}"
-    RECIPES[key] = dataclasses.replace(best, description=what, build_args={**best.build_args, **build_args})
-    try:
-        config = dataclasses.replace(DEFAULTS["best"], model=key, epochs=epochs, seed=seed, train_size=train_size)
-        trained = training.train(config, progress=False)
-    finally:
-        del RECIPES[key]
+    recipe = dataclasses.replace(best, description=what, build_args={**best.build_args, **build_args})
+    config = dataclasses.replace(DEFAULTS["best"], epochs=epochs, seed=seed, train_size=train_size)
+    trained = train_recipe(f"search-{name}", recipe, config)
     scores = robustness_scores(trained.model, x_test, labels)
     return {"date": datetime.date.today().isoformat(), "machine": cpu_name(), "candidate": name,
             "what changes": what, "seed": seed, "train digits": train_size, "epochs": epochs,
@@ -82,13 +78,6 @@ def summary(table):
     return out.reset_index()
 
 
-def markdown(table) -> str:
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |",
-             "|" + "|".join(" ---: " if kind.kind in "iuf" else " --- " for kind in table.dtypes) + "|"]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("candidates", nargs="*", metavar="CANDIDATE")
@@ -107,6 +96,7 @@ def main() -> int:
         parser.error(f"unknown candidate(s) {', '.join(unknown)}; expected some of: {', '.join(known)}")
 
     import pandas as pd
+    from bench_cnn import markdown
 
     import mnistlab
 
