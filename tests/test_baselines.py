@@ -48,6 +48,28 @@ def test_compare_table_is_complete_and_repeatable(small):
     assert predicted.shape == (300,) and np.mean(predicted == yt) == first.loc["SVM", "accuracy"]
 
 
+def test_predict_in_parts_on_every_core_is_one_call(small):
+    x, y, xt, _ = small
+    features, test = baselines.features(x), baselines.features(xt)
+    for name, model in baselines.report_models().items():
+        model.fit(features, y)
+        whole = model.predict(test)
+        for n_jobs in (1, 2, 3, -1):
+            np.testing.assert_array_equal(baselines.predict(model, test, n_jobs), whole, err_msg=f"{name}, {n_jobs}")
+    np.testing.assert_array_equal(baselines.predict(model, test[:1], 4), whole[:1])  # fewer rows than parts
+    calls = {}
+    for name, model in baselines.report_models().items():
+        model.fit(features, y)
+        model.predict = lambda rows, f=model.predict, name=name: calls.setdefault(name, []).append(len(rows)) or f(rows)
+        baselines.predict(model, test, 3)
+    # split where the model predicts on one core; kNN and the forest spread their own work (n_jobs=-1)
+    assert calls == {"logistic regression": [100, 100, 100], "SVM": [100, 100, 100], "random forest": [300],
+                     "kNN (k=3)": [300]}
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match=r"n_jobs: expected a whole number of cores from 1 up, or -1 for all"):
+            baselines.predict(model, test, bad)
+
+
 def test_display_table_puts_the_report_beside_ours(small):
     x, y, xt, yt = small
     table = baselines.compare({"kNN (k=3)": baselines.report_models()["kNN (k=3)"]}, x, y, xt, yt, progress=False)
