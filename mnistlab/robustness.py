@@ -6,19 +6,24 @@ rotate, scale, thickness, noise, blur, invert); :func:`sweep` measures a model's
 :func:`printed_digits` renders the ten digits in the TrueType fonts that ship with matplotlib; and
 :func:`adversarial` finds the smallest signed gradient step that changes a prediction. Everything but
 :func:`input_gradient` and :func:`adversarial` is NumPy/SciPy; those two import TensorFlow when called.
+:func:`load_or_headline` and :func:`load_or_sweep` keep a model's scores in the user's cache.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from mnistlab import cache
+
 __all__ = ["HEADLINE", "TRANSFORMS", "Adversarial", "Sweep", "Transform", "accuracy_under", "adversarial", "blur",
-           "headline", "input_gradient", "invert", "noise", "predictor", "printed_digits", "printed_fonts", "rotate",
-           "scale", "shift", "sweep", "thickness", "transformed"]
+           "headline", "input_gradient", "invert", "load_or_headline", "load_or_sweep", "noise", "predictor",
+           "printed_digits", "printed_fonts", "rotate", "scale", "shift", "sweep", "thickness", "transformed"]
 
 
 def _images(images: np.ndarray, name: str = "images") -> np.ndarray:
@@ -267,6 +272,75 @@ def accuracy_under(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarr
         raise ValueError(f"labels: expected {len(images)} labels, got shape {labels.shape}")
     changed = images if transform is None else transform(images)
     return float((np.asarray(predict(changed)).argmax(axis=1) == labels).mean())
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    hasher = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        hasher.update(f"{array.dtype.str}{array.shape}".encode())
+        hasher.update(array.tobytes())
+    return hasher.hexdigest()[:16]
+
+
+def _key(kind: str, model, images: np.ndarray, labels: np.ndarray, **settings) -> str:
+    """The cache key of a result of ``model`` on these digits: its layers and weights, the digits, this
+    module's code and the library versions."""
+    layers = [(type(layer).__name__, layer.name) for layer in model.layers]
+    identity = {"kind": kind, "layers": layers, "weights": _digest(*model.get_weights()),
+                "digits": _digest(np.asarray(images), np.asarray(labels)), **settings,
+                "code": cache.code_digest(sys.modules[__name__]),
+                "versions": cache.versions("mnistlab", "numpy", "scipy", "keras", "tensorflow")}
+    return f"robustness-{kind}-{model.name}-n{len(images)}-{cache.digest(identity)}"
+
+
+def load_or_headline(model, images: np.ndarray, labels: np.ndarray, *,
+                     warn: Callable[[str], None] = cache.warn) -> dict[str, float]:
+    """:func:`headline` of a Keras model, computed once and kept in the user's cache (:mod:`mnistlab.cache`).
+
+    The key is made of the model's layers and weights, the digits and labels, this module's code and the
+    library versions, so notebooks 07 and 08 share one computation. An entry that cannot be used is
+    reported through ``warn`` and computed again.
+    """
+    key = _key("headline", model, images, labels)
+    entry = cache.load(key, required=("scores",), log=warn)
+    if entry is not None:
+        scores = entry.meta["scores"]
+        if (isinstance(scores, dict) and list(scores) == ["unchanged", *HEADLINE]
+                and all(isinstance(v, float) and 0 <= v <= 1 for v in scores.values())):
+            return scores
+        warn(f"cache: ignoring {entry.folder}: its scores are not the headline's; computing them again")
+    scores = headline(predictor(model), images, labels)
+    cache.save(key, {"scores": scores})
+    return scores
+
+
+def load_or_sweep(model, images: np.ndarray, labels: np.ndarray, names: Iterable[str] | None = None, *,
+                  warn: Callable[[str], None] = cache.warn) -> Sweep:
+    """:func:`sweep` of a Keras model, computed once and kept in the user's cache like
+    :func:`load_or_headline`."""
+    import pandas as pd
+
+    names = list(TRANSFORMS if names is None else names)
+    labels = np.asarray(labels)
+    key = _key("sweep", model, images, labels, names=names)
+    entry = cache.load(key, required=("table", "predicted"), log=warn)
+    if entry is not None:
+        try:
+            table = pd.DataFrame(**entry.meta["table"])
+            predicted = {(name, strength): np.asarray(guess, dtype=np.int64)
+                         for name, strength, guess in entry.meta["predicted"]}
+            expected = {(name, s) for name in names for s in TRANSFORMS[name].strengths}
+            if set(predicted) != expected or any(p.shape != labels.shape for p in predicted.values()):
+                raise ValueError("its predictions are not one per digit for each transform and strength")
+            return Sweep(table, labels, predicted)
+        except (TypeError, ValueError, KeyError) as exc:
+            warn(f"cache: ignoring {entry.folder}: its sweep cannot be read ({exc}); computing it again")
+    result = sweep(predictor(model), images, labels, names)
+    cache.save(key, {"table": result.table.to_dict(orient="split"),
+                     "predicted": [[name, strength, guess.tolist()] for (name, strength), guess in
+                                   result.predicted.items()]})
+    return result
 
 
 _DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

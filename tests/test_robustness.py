@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -204,3 +206,53 @@ def test_adversarial_finds_the_smallest_flipping_step_of_a_linear_model():
     np.testing.assert_allclose(found.changed, np.full((28, 28), 0.3 - 0.055), atol=1e-6)
     gradient = robustness.input_gradient(model, image[None], np.array([1]))
     assert gradient.shape == (1, 28, 28) and (gradient < 0).all()  # more ink, more "1": less loss
+
+
+def test_load_or_headline_and_sweep_compute_once_and_key_on_the_weights_and_digits(tmp_path, monkeypatch):
+    keras = pytest.importorskip("keras")
+    from mnistlab.data import load_mnist
+    from mnistlab.runtime import configure
+
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path))
+    configure(seed=0, tensorflow=True, plots=False)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")], name="linear")
+    _, (x_test, y_test) = load_mnist()
+    images, labels = x_test[:300], y_test[:300]
+    calls = []
+    model.predict_on_batch = lambda x, f=model.predict_on_batch: calls.append(len(x)) or f(x)
+
+    scores = robustness.load_or_headline(model, images, labels, warn=pytest.fail)
+    assert scores == robustness.headline(robustness.predictor(model), images, labels)
+    assert list(scores) == ["unchanged", *robustness.HEADLINE]
+    computed = len(calls)
+    assert robustness.load_or_headline(model, images, labels, warn=pytest.fail) == scores
+    assert len(calls) == computed  # read from the cache: nothing predicted
+
+    names = ["shift right", "scale"]
+    fresh = robustness.load_or_sweep(model, images, labels, names, warn=pytest.fail)
+    computed = len(calls)
+    cached = robustness.load_or_sweep(model, images, labels, names, warn=pytest.fail)
+    assert len(calls) == computed
+    assert cached.table.equals(fresh.table) and cached.predicted.keys() == fresh.predicted.keys()
+    for key, guess in fresh.predicted.items():
+        np.testing.assert_array_equal(cached.predicted[key], guess)
+    assert cached.first_failures("scale").equals(fresh.first_failures("scale"))
+
+    robustness.load_or_headline(model, images[:200], labels[:200], warn=pytest.fail)  # other digits
+    assert len(calls) > computed
+    computed = len(calls)
+    kernel, bias = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([kernel, bias + 1])  # other weights
+    robustness.load_or_headline(model, images, labels, warn=pytest.fail)
+    assert len(calls) > computed
+
+    entry = next(tmp_path.glob("robustness-sweep-linear-n300-*"))  # an entry edited by hand is computed again
+    meta = json.loads((entry / "meta.json").read_text())
+    meta["meta"]["predicted"] = meta["meta"]["predicted"][:-1]
+    (entry / "meta.json").write_text(json.dumps(meta))
+    warnings = []
+    model.layers[-1].set_weights([kernel, bias])
+    again = robustness.load_or_sweep(model, images, labels, names, warn=warnings.append)
+    assert len(warnings) == 1 and "its sweep cannot be read" in warnings[0]
+    assert again.table.equals(fresh.table)
