@@ -72,14 +72,20 @@ def test_train_config_validates_and_keys():
     assert training.REPORT_PROTOCOL.validates and not training.DEFAULTS["report"].validates
 
 
-def test_training_is_repeatable_and_cached(cache):
-    first = training.load_or_train(TINY, progress=False)
-    assert not first.from_cache and first.path.parent.parent == cache / TINY.key() and first.path.exists()
+def test_training_is_repeatable_cached_and_said_one_line_per_epoch(tiny_model, monkeypatch):
+    first = tiny_model  # trained by load_or_train into the module's cache
+    root = first.path.parent.parent.parent
+    assert not first.from_cache and first.path.parent.parent == root / TINY.key() and first.path.exists()
     assert len(first.history["loss"]) == 2 and "val_accuracy" in first.history
     assert 0.85 < first.test_accuracy < 1.0
-    again = training.train(TINY, progress=False)
-    assert again.test_accuracy == first.test_accuracy  # seeded and deterministic
-    cached = training.load_or_train(TINY, progress=False)
+    monkeypatch.setenv("MNISTLAB_CACHE", str(root))
+    lines = []
+    again = training.load_or_train(TINY, retrain=True, print_fn=lines.append)
+    assert not again.from_cache and again.test_accuracy == first.test_accuracy  # seeded and deterministic
+    assert lines[0].startswith("training report on 3,000 digits for 2 epochs")
+    assert [line.split()[1] for line in lines[1:]] == ["1/2", "2/2"]
+    assert "validation accuracy" in lines[1]
+    cached = training.load_or_train(TINY, progress=False, warn=pytest.fail)
     assert cached.from_cache and cached.test_accuracy == first.test_accuracy
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
     np.testing.assert_allclose(cached.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6)
@@ -197,14 +203,6 @@ def test_building_and_training_do_not_reseed_the_global_generators(cache):
     assert (np.random.random(), random.random()) == expected
 
 
-def test_progress_is_one_line_per_epoch(cache):
-    lines = []
-    training.load_or_train(TINY, print_fn=lines.append)
-    assert lines[0].startswith("training report on 3,000 digits for 2 epochs")
-    assert [line.split()[1] for line in lines[1:]] == ["1/2", "2/2"]
-    assert "validation accuracy" in lines[1]
-
-
 def test_open_box_forward_matches_keras(tiny_model):
     _, (x_test, _) = load_mnist()
     x = x_test[:500, :, :, None].astype(np.float32) / 255
@@ -216,7 +214,7 @@ def test_open_box_forward_matches_keras(tiny_model):
 
 
 def test_open_box_handles_the_best_model(cache):
-    trained = training.train(training.TrainConfig(model="best", train_size=1000, epochs=1), progress=False)
+    trained = training.shipped(training.DEFAULTS["best"], progress=False, warn=pytest.fail)  # trained, not here
     _, (x_test, _) = load_mnist()
     x = x_test[:300, :, :, None].astype(np.float32) / 255
     np.testing.assert_allclose(forward(trained.model, x), trained.model.predict(x, verbose=0), atol=1e-4)

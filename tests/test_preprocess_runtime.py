@@ -67,12 +67,16 @@ def test_configure_tensorflow_is_quiet_and_repeatable():
             "m.compile('adam', 'mse'); m.fit(tf.ones((8, 4)), tf.ones((8, 2)), verbose=0)\n"
             "print(tf.random.uniform((3,)).numpy().tolist(), m.predict(tf.ones((1, 4)), verbose=0).tolist(),\n"
             "      tf.config.threading.get_intra_op_parallelism_threads())")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True) for _ in range(2)]
-    for run in runs:
-        assert run.returncode == 0, run.stderr
-        assert run.stderr == "", f"stderr noise: {run.stderr[:300]!r}"
-    assert runs[0].stdout == runs[1].stdout
-    assert runs[0].stdout.strip().endswith(" 1")
+    processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(2)]  # side by side: each uses one thread
+    outputs = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        assert stderr == "", f"stderr noise: {stderr[:300]!r}"
+        outputs.append(stdout)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].strip().endswith(" 1")
 
 
 @pytest.mark.parametrize(("enabled", "env", "hidden"), [(True, None, None), (False, None, True), (True, "1", True),
