@@ -127,10 +127,9 @@ def robustness_scores(model, x_test, y_test) -> dict[str, float]:
     def predict(images):
         return model.predict(images, batch_size=1000, verbose=0)
 
-    return {"shift 4 right": robustness.accuracy_under(predict, x_test, y_test, lambda a: robustness.shift(a, 4, 0)),
-            "shift 4 diagonal": robustness.accuracy_under(predict, x_test, y_test,
-                                                          lambda a: robustness.shift(a, 4, 4)),
-            "rotate 20": robustness.accuracy_under(predict, x_test, y_test, lambda a: robustness.rotate(a, 20))}
+    return {name: robustness.accuracy_under(predict, x_test, y_test,
+                                            lambda a, t=transform, s=strength: robustness.transformed(a, t, s))
+            for name, (transform, strength) in robustness.HEADLINE.items()}  # the changes of robustness.headline
 
 
 def seeds_table(name: str, config, needed_mean: float, needed_low: float, allowed_s: float, robust: bool):
