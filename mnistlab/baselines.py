@@ -106,10 +106,9 @@ def predict(model, x: np.ndarray, n_jobs: int = -1) -> np.ndarray:
         return np.concatenate(list(pool.map(model.predict, parts)))
 
 
-def evaluate(model, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
-             n_jobs: int = -1) -> dict:
-    """Fit ``model`` on the training digits and score it on the test digits (predicted on ``n_jobs`` cores,
-    see :func:`predict`).
+def evaluate(model, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """Fit ``model`` on the training digits and score it on the test digits (predicted on every core, see
+    :func:`predict`).
 
     Images are (N, 28, 28) uint8 (flattened and scaled here). Returns test accuracy, fit and predict
     seconds, the pickled model's size in MB, and the predictions.
@@ -119,7 +118,7 @@ def evaluate(model, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
     model.fit(xtr, y_train)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    predicted = predict(model, xte, n_jobs)
+    predicted = predict(model, xte)
     predict_s = time.perf_counter() - start
     return {"accuracy": float(np.mean(predicted == y_test)), "fit_s": fit_s, "predict_s": predict_s,
             "size_mb": len(pickle.dumps(model)) / 1e6, "predicted": predicted}
