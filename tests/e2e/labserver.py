@@ -51,8 +51,8 @@ class LabServer:
 
     With ``solutions`` every exercise cell of the copies holds its solution and the kernels run with
     ``MNISTLAB_SOLUTIONS=1``, so a check that is not right is an error in the page: the suite runs the
-    solved course (``mnistlab course --solutions``) in the browser, rather than the course running a
-    third time in CI. nbval runs the notebooks as shipped, unsolved cells included.
+    solved notebooks with widgets in the browser (``mnistlab course --solutions`` for those). nbval runs every
+    notebook as shipped, unsolved cells included.
     """
 
     def __init__(self, workdir: Path, *, disabled_extensions: tuple[str, ...] = (), solutions: bool = False) -> None:
@@ -119,6 +119,14 @@ class LabServer:
                 self.process.send_signal(sig)
         except ProcessLookupError:
             pass
+
+    def add_notebook(self, name: str, *sources: str) -> None:
+        """Write a notebook of code cells (``sources``) beside the course's copies, for a check that needs less."""
+        import nbformat
+
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, self.workdir / "notebooks" / name)
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}"

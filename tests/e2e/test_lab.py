@@ -1,5 +1,5 @@
-"""Every notebook run in JupyterLab in Chromium; the explorers of notebooks 01 to 03 and 08 used as a learner uses
-them, and digits drawn with the mouse on notebook 07's drawing pad.
+"""The notebooks with widgets run in JupyterLab in Chromium, their exercises solved; the explorers of notebooks 01
+to 03 and 08 used as a learner uses them, and digits drawn with the mouse on notebook 07's drawing pad.
 
 Each explorer is checked against an oracle: the same explorer built headless in this process and given
 the same changes, whose pixels are proven by the unit tests. After a change the page must show the
@@ -14,6 +14,7 @@ import time
 
 import pytest
 from labpage import (
+    WIDGET_MIME,
     callback_errors,
     control,
     move_slider,
@@ -50,11 +51,11 @@ class Explorer:
     def text(self, css: str) -> str:
         return self.root.locator(css).inner_text().strip()
 
-    def check(self, step: str) -> None:
+    def check(self, step: str, timeout_s: float = 15) -> None:
         """The page shows the oracle's input and output images, output title and status line."""
         oracle, what = self.oracle, f"{self.what}, {step}"
         wait_for_pixels(self.root.locator("img.mnistlab-output"),
-                        png_pixels(oracle.output_image.value), f"{what}: output image")
+                        png_pixels(oracle.output_image.value), f"{what}: output image", timeout_s)
         wait_for_pixels(self.root.locator("img.mnistlab-input"),
                         png_pixels(oracle.input_image.value), f"{what}: input image")
         expected_title = re.sub(r"<[^>]+>", "", oracle.output_title.value)
@@ -291,7 +292,22 @@ EXPLORERS = {"01_convolution.ipynb": explore_convolution, "02_padding_stride.ipy
              "08_beyond_the_test_set.ipynb": explore_transforms}
 
 
-@pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])
+# The notebooks with widgets: only they need a browser. The others run once, under nbval, and their exercise
+# cells, solved and unsolved, run in tests/test_exercises.py.
+WIDGET_NOTEBOOKS = [p.name for p in NOTEBOOKS if p.name in EXPLORERS]
+
+
+def test_every_notebook_with_a_widget_is_driven_here():
+    """A notebook that shows a widget (in its stored outputs) has its explorer test below, and only those run here."""
+    import nbformat
+
+    with_widgets = [p.name for p in NOTEBOOKS
+                    if any(WIDGET_MIME in output.get("data", {}) for cell in nbformat.read(p, 4).cells
+                           for output in cell.get("outputs", []))]
+    assert with_widgets == WIDGET_NOTEBOOKS, f"notebooks with widgets {with_widgets}, driven here {WIDGET_NOTEBOOKS}"
+
+
+@pytest.mark.parametrize("notebook", WIDGET_NOTEBOOKS)
 def test_notebook_in_jupyterlab(lab, page, screenshot_dir, notebook):
     """Run all cells in the browser: no error, no stderr, every widget rendered; then use its explorer."""
     lab.shutdown_kernels()  # the notebooks opened before: a fresh kernel, as for a learner opening this one
@@ -305,13 +321,22 @@ def test_notebook_in_jupyterlab(lab, page, screenshot_dir, notebook):
     assert not errors, f"{notebook}: a widget callback raised:\n" + "\n".join(errors)
 
 
+# One explorer and nothing else: the two checks below prove the suite's eyes, not a notebook.
+PROBE = "probe_explorer.ipynb"
+PROBE_CELLS = ("from mnistlab.data import load_mnist\nfrom mnistlab.widgets import PaddingStrideExplorer\n\n"
+               "(x_train, y_train), _ = load_mnist()",
+               "explorer = PaddingStrideExplorer(x_train[:100], y_train[:100], kind=\"vertical edges\", size=3, "
+               "padding=1, stride=2)\nexplorer")
+
+
 def test_suite_sees_a_missing_widget_extension(browser, page, tmp_path_factory):
     """The checks above fail when JupyterLab lacks the widget front-end: try it with it disabled."""
     server = LabServer(tmp_path_factory.mktemp("lab-no-widgets"),
                        disabled_extensions=("@jupyter-widgets/jupyterlab-manager",))
     try:
-        open_notebook(page, server.notebook_url("01_convolution.ipynb"))
-        report = run_all(page, "01_convolution.ipynb", render_s=5)
+        server.add_notebook(PROBE, *PROBE_CELLS)
+        open_notebook(page, server.notebook_url(PROBE))
+        report = run_all(page, PROBE, render_s=5)
     finally:
         server.stop()
     problems = report.problems()
@@ -320,16 +345,16 @@ def test_suite_sees_a_missing_widget_extension(browser, page, tmp_path_factory):
 
 def test_suite_sees_a_raising_callback(lab, page):
     """The checks above fail when an explorer's callback raises: break one in the kernel and move a slider."""
-    notebook = "02_padding_stride.ipynb"
     lab.shutdown_kernels()  # not the kernel of the run above, with its widgets
-    open_notebook(page, lab.notebook_url(notebook))
-    assert not run_all(page, notebook).problems()
+    lab.add_notebook(PROBE, *PROBE_CELLS)
+    open_notebook(page, lab.notebook_url(PROBE))
+    assert not run_all(page, PROBE).problems()
     page.evaluate("""async () => {
       const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
       await kernel.requestExecute({code: 'explorer.update = lambda: 1 / 0', silent: true}).done;
     }""")
     x, y = _digits()
-    ex = Explorer(page, PaddingStrideExplorer(x, y, kind="vertical edges", size=3, padding=1, stride=2), notebook)
+    ex = Explorer(page, PaddingStrideExplorer(x, y, kind="vertical edges", size=3, padding=1, stride=2), PROBE)
     move_slider(ex.root, "stride", -1)
     ex.oracle.stride.value = 1
     wait_for_text(control(ex.root, "stride").locator(".widget-readout"), r"^1$", "the stride slider, one step left")
@@ -337,4 +362,4 @@ def test_suite_sees_a_raising_callback(lab, page):
     raw = page.evaluate("() => window.mnistlabCallbackErrors")
     assert any("ZeroDivisionError" in e for e in errors), f"the raising callback went unnoticed: {errors} (all: {raw})"
     with pytest.raises(AssertionError, match="does not show the expected image"):
-        ex.check("after the stride change")
+        ex.check("after the stride change", timeout_s=3)  # the callback has raised: nothing more will come
