@@ -4,21 +4,29 @@ this folder, whatever paths it is given.
 The course (nbval's cells of every notebook, then the solved course, then the browser suite) runs in that
 order: the notebooks share the model cache, and the later parts are quickest once nbval has filled it.
 Under pytest-xdist (``-n 2``, the default in pyproject.toml; ``-n 0`` runs everything in this process)
-the course is one unit of work for one worker, in that order, and the unit tests go, one by one, to the
-other: they need nothing the course computes, and a notebook leaves a core idle much of the time.
+the course is one unit of work for one worker, in that order. The other worker runs the browser tests that
+read nothing the course caches (notebooks 01 to 03, the suite's own checks) as a second unit, then the
+unit tests one by one: they need nothing from the course either, and the two workers share the cores.
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-# Where the course's tests are, in nodeids relative to this folder.
-COURSE = (".ipynb::", "tests/e2e/", "tests/test_solutions.py::")
+# The browser tests of notebooks 04 on: those notebooks read baselines and models that nbval's runs of the
+# notebooks before them leave in the cache, so they run after nbval, with the course.
+_READS_THE_CACHE = re.compile(r"\[0[4-9]_")
 
 
-def in_course(nodeid: str) -> bool:
-    """Whether a test is part of the course (run in order, on one worker) rather than a unit test."""
-    return nodeid.startswith(COURSE[1:]) or COURSE[0] in nodeid
+def unit_of_work(nodeid: str) -> str:
+    """The unit of work a test belongs to under pytest-xdist: "the course", "the browser" or its own nodeid."""
+    if ".ipynb::" in nodeid or nodeid.startswith("tests/test_solutions.py::"):
+        return "the course"
+    if nodeid.startswith("tests/e2e/"):
+        return "the course" if _READS_THE_CACHE.search(nodeid) else "the browser"
+    return nodeid
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,11 +36,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """The course as one unit of work, each unit test as its own (see the module's docstring)."""
+    """Units of work by :func:`unit_of_work`; the largest (the course) goes first (see the module's docstring)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class CourseScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "the course" if in_course(nodeid) else nodeid
+            return unit_of_work(nodeid)
 
     return CourseScheduling(config, log)

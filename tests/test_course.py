@@ -118,3 +118,26 @@ def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monke
 
     assert set(solved_keys()) == {"02.1", "03.3"}  # the kernels wrote the progress into this test's cache
     assert main(["course", "--notebooks", str(folder), "--solutions", "--in-place"]) == 2
+
+
+def test_pytest_runs_the_course_in_order_on_one_worker():
+    """Under pytest-xdist every notebook's cells and every browser test of a notebook that reads the model cache
+    go with the course (one worker, in order); only the unit tests and the other browser tests go apart."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("root_conftest", root / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    unit = conftest.unit_of_work
+    assert unit("tests/test_solutions.py::test_the_course_with_every_exercise_solved") == "the course"
+    assert unit("tests/test_ops.py::test_max_pool_matches_tf") == "tests/test_ops.py::test_max_pool_matches_tf"
+    assert unit("tests/e2e/test_lab.py::test_suite_sees_a_raising_callback") == "the browser"
+    for path in find_notebooks(root / "notebooks"):
+        nb = nbformat.read(path, 4)
+        assert {unit(f"notebooks/{path.name}::Cell {i}") for i in range(len(nb.cells))} == {"the course"}
+        reads_the_cache = any(word in cell.source for cell in nb.cells for word in ("load_or_", "training."))
+        browser = unit(f"tests/e2e/test_lab.py::test_notebook_in_jupyterlab[{path.name}]")
+        assert browser == "the course" or not reads_the_cache, f"{path.name} reads the cache, yet its browser test " \
+                                                               "may run before nbval has filled it"
