@@ -38,6 +38,7 @@ def candidates() -> dict[str, tuple[str, dict, int]]:
         "c16-s13": ("16 filters in conv1, not 32; shifts up to 0.13, not 0.12",
                     {"widths": (16, 64, 256), "shift": 0.13}, 9),
         "s14": ("shifts up to 0.14, not 0.12", {"shift": 0.14}, 9),
+        "s13": ("shifts up to 0.13, not 0.12", {"shift": 0.13}, 9),
         "c16-s13-e12": ("16 filters in conv1, not 32; shifts up to 0.13, not 0.12; 12 epochs, not 9",
                         {"widths": (16, 64, 256), "shift": 0.13}, 12),
         "c16-avg-e10": ("16 filters in conv1, not 32; global average pooling instead of flatten; 10 epochs, not 9",
