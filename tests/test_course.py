@@ -7,25 +7,18 @@ import sys
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from notebook_files import write_notebook
 
 from mnistlab.cli import main
 from mnistlab.course import find_notebooks, run_course
-
-
-def _write(path, *sources):
-    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.fixture
 def course(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    _write(folder / "01_second.ipynb", "print(6 * 7)")
-    _write(folder / "00_first.ipynb", "import os\nprint(os.path.basename(os.getcwd()))")
+    write_notebook(folder / "01_second.ipynb", "print(6 * 7)")
+    write_notebook(folder / "00_first.ipynb", "import os\nprint(os.path.basename(os.getcwd()))")
     (folder / ".ipynb_checkpoints").mkdir()
     return folder
 
@@ -44,7 +37,7 @@ def test_runs_in_order_into_build_without_touching_sources(course, tmp_path):
 
 
 def test_failure_is_reported_and_exits_non_zero(course, tmp_path, capsys):
-    _write(course / "02_broken.ipynb", "raise ValueError('boom')")
+    write_notebook(course / "02_broken.ipynb", "raise ValueError('boom')")
     code = main(["course", "--notebooks", str(course), "--build", str(tmp_path / "b"), "--no-html", "--no-progress"])
     out = capsys.readouterr().out
     assert code == 1
@@ -100,8 +93,8 @@ def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monke
     folder = tmp_path / "notebooks"
     folder.mkdir()
     setup = "from mnistlab.exercises import exercise"
-    source = _write(folder / "00_solved.ipynb", setup, exercise("02.1").cell(), exercise("03.3").cell())
-    _write(folder / "01_wrong.ipynb", setup, 'exercise("02.1").check(11)  # not an exercise cell: kept as is')
+    source = write_notebook(folder / "00_solved.ipynb", setup, exercise("02.1").cell(), exercise("03.3").cell())
+    write_notebook(folder / "01_wrong.ipynb", setup, 'exercise("02.1").check(11)  # not an exercise cell: kept as is')
     before = source.read_text()
     unsolved = run_course(folder, tmp_path / "plain", select=["00"], progress=False, log=lambda s: None)
     assert unsolved[0].ok  # unsolved exercises say "not yet" and never fail the notebook

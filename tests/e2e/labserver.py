@@ -122,11 +122,9 @@ class LabServer:
 
     def add_notebook(self, name: str, *sources: str) -> None:
         """Write a notebook of code cells (``sources``) beside the course's copies, for a check that needs less."""
-        import nbformat
+        from notebook_files import write_notebook  # tests/, on the path as tests/conftest.py's folder
 
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, self.workdir / "notebooks" / name)
+        write_notebook(self.workdir / "notebooks" / name, *sources)
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}"
