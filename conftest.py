@@ -2,30 +2,52 @@
 this folder, whatever paths it is given.
 
 The course (nbval's cells of every notebook, then the solved course, then the browser suite) runs in that
-order: the notebooks share the model cache, and the later parts are quickest once nbval has filled it.
-Under pytest-xdist (``-n 2``, the default in pyproject.toml; ``-n 0`` runs everything in this process)
-the course is one unit of work for one worker, in that order. The other worker runs the browser tests that
-read nothing the course caches (notebooks 01 to 03, the suite's own checks) as a second unit, then the
-unit tests one by one: they need nothing from the course either, and the two workers share the cores.
+order. Under pytest-xdist (``-n 2``, the default in pyproject.toml; ``-n 0`` runs everything in this
+process) the notebooks that share the model cache (04, 05, 07 and 08: the later ones read what the earlier
+ones fit and train) are one unit of work, "the course", run in that order on one worker with the solved
+course and their browser tests, which are quickest once nbval has filled the cache. Every other notebook is
+a unit of its own (its cells share one kernel), and so is each unit test; the browser tests of the notebooks
+that read no cache and the suite's own checks are one more ("the browser"). The other worker takes these
+one after the other while the course runs: the two workers share the cores.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 
 import pytest
 
-# The browser tests of notebooks 04 on: those notebooks read baselines and models that nbval's runs of the
-# notebooks before them leave in the cache, so they run after nbval, with the course.
-_READS_THE_CACHE = re.compile(r"\[0[4-9]_")
+# A notebook that calls these reads or fills the model cache (``baselines.load_or_compare``, ``training.cached``...).
+_CACHE_CALLS = ("load_or_", "training.")
+_NOTEBOOK_PARAMETER = re.compile(r"\[([^\]]+\.ipynb)\]")
+
+
+@functools.cache
+def shares_the_cache(notebook: str) -> bool:
+    """Whether ``notebook`` (a path from this folder) reads or fills the model cache; a notebook not found here
+    is taken to share it (it then runs with the course)."""
+    path = Path(__file__).resolve().parent / notebook
+    if not path.is_file():
+        return True
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return any(call in "".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"
+               for call in _CACHE_CALLS)
 
 
 def unit_of_work(nodeid: str) -> str:
-    """The unit of work a test belongs to under pytest-xdist: "the course", "the browser" or its own nodeid."""
-    if ".ipynb::" in nodeid or nodeid.startswith("tests/test_solutions.py::"):
+    """The unit of work a test belongs to under pytest-xdist: "the course", "the browser", "notebook NAME" (the
+    cells of a notebook that shares no cache) or, for a unit test, its own nodeid."""
+    if ".ipynb::" in nodeid:
+        notebook = nodeid.split("::", 1)[0]
+        return "the course" if shares_the_cache(notebook) else f"notebook {Path(notebook).name}"
+    if nodeid.startswith("tests/test_solutions.py::"):
         return "the course"
     if nodeid.startswith("tests/e2e/"):
-        return "the course" if _READS_THE_CACHE.search(nodeid) else "the browser"
+        named = _NOTEBOOK_PARAMETER.search(nodeid)
+        return "the course" if named and shares_the_cache(f"notebooks/{named.group(1)}") else "the browser"
     return nodeid
 
 

@@ -114,8 +114,9 @@ def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monke
 
 
 def test_pytest_runs_the_course_in_order_on_one_worker():
-    """Under pytest-xdist every notebook's cells and every browser test of a notebook that reads the model cache
-    go with the course (one worker, in order); only the unit tests and the other browser tests go apart."""
+    """Under pytest-xdist the cells of each notebook stay together on one worker, and every notebook that reads or
+    fills the model cache goes with the course (one worker, in order) with its browser test; the others, the unit
+    tests and the other browser tests go apart, to the other worker."""
     import importlib.util
     from pathlib import Path
 
@@ -127,10 +128,18 @@ def test_pytest_runs_the_course_in_order_on_one_worker():
     assert unit("tests/test_solutions.py::test_the_course_with_every_exercise_solved") == "the course"
     assert unit("tests/test_ops.py::test_max_pool_matches_tf") == "tests/test_ops.py::test_max_pool_matches_tf"
     assert unit("tests/e2e/test_lab.py::test_suite_sees_a_raising_callback") == "the browser"
+    apart = []
     for path in find_notebooks(root / "notebooks"):
         nb = nbformat.read(path, 4)
-        assert {unit(f"notebooks/{path.name}::Cell {i}") for i in range(len(nb.cells))} == {"the course"}
-        reads_the_cache = any(word in cell.source for cell in nb.cells for word in ("load_or_", "training."))
+        units = {unit(f"notebooks/{path.name}::Cell {i}") for i in range(len(nb.cells))}
+        assert len(units) == 1, f"the cells of {path.name} would run on different workers"
+        reads_the_cache = any(word in cell.source for cell in nb.cells if cell.cell_type == "code"
+                              for word in ("load_or_", "training.", "cached("))
         browser = unit(f"tests/e2e/test_lab.py::test_notebook_in_jupyterlab[{path.name}]")
-        assert browser == "the course" or not reads_the_cache, f"{path.name} reads the cache, yet its browser test " \
-                                                               "may run before nbval has filled it"
+        if reads_the_cache:
+            assert units == {"the course"} and browser == "the course", f"{path.name} reads the model cache, yet " \
+                "it may run apart from the notebooks that fill it"
+        else:
+            apart.append(path.name)
+            assert units != {"the course"} and browser == "the browser"
+    assert "00_data.ipynb" in apart and "01_convolution.ipynb" in apart
