@@ -9,7 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RunConfig", "configure", "cpu_name", "import_tensorflow", "progress_bar"]
+__all__ = ["THREADS_ENV", "RunConfig", "configure", "cpu_name", "default_threads", "import_tensorflow",
+           "progress_bar"]
+
+#: The number of threads :func:`configure` uses when not told (default: every core). Set it when several
+#: notebooks or scripts share the cores: pytest's workers set it to their share (see conftest.py).
+THREADS_ENV = "MNISTLAB_THREADS"
 
 
 @dataclass(frozen=True)
@@ -25,13 +30,23 @@ class RunConfig:
         return f"seed {self.seed}, {self.threads} thread(s), {tf}"
 
 
+def default_threads() -> int:
+    """The threads :func:`configure` uses when not told: ``$MNISTLAB_THREADS`` if set, else every core."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"${THREADS_ENV}: expected a whole number of threads from 1 up, got {value!r}")
+    return int(value)
+
+
 def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = False,
               plots: bool = True) -> RunConfig:
     """Make the run repeatable and quiet: call once, first thing, in every notebook or script.
 
     Seeds Python's and NumPy's global generators with ``seed``; sets TensorFlow's C++ log level
     (``TF_CPP_MIN_LOG_LEVEL=3`` unless already set) before it is imported, so no log lines land in
-    stored outputs; caps math-library threads at ``threads`` (default: every core): the BLAS and
+    stored outputs; caps math-library threads at ``threads`` (default: :func:`default_threads`): the BLAS and
     OpenMP pools already loaded in this process (NumPy's, through threadpoolctl) and, through the
     usual environment variables, the ones loaded later. With
     ``tensorflow=True`` it also imports TensorFlow, fixes its thread pools, seeds it and Keras, and
@@ -41,7 +56,7 @@ def configure(seed: int = 42, *, threads: int | None = None, tensorflow: bool = 
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
-    threads = int(threads) if threads is not None else (os.cpu_count() or 1)
+    threads = int(threads) if threads is not None else default_threads()
     if threads < 1:
         raise ValueError(f"threads: expected at least 1, got {threads}")
 

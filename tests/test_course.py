@@ -113,18 +113,25 @@ def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monke
     assert main(["course", "--notebooks", str(folder), "--solutions", "--in-place"]) == 2
 
 
+def _root_conftest():
+    """The repository's conftest.py (the test order, the workers' split), loaded as a module of its own."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    return conftest
+
+
 def test_pytest_runs_the_course_in_order_on_one_worker():
     """Under pytest-xdist the cells of each notebook stay together on one worker, and every notebook that reads or
     fills the model cache goes with the course (one worker, in order) with its browser test; the others, the unit
     tests and the other browser tests go apart, to the other worker."""
-    import importlib.util
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("root_conftest", root / "conftest.py")
-    conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conftest)
-    unit = conftest.unit_of_work
+    unit = _root_conftest().unit_of_work
     assert unit("tests/test_solutions.py::test_the_course_with_every_exercise_solved") == "the course"
     assert unit("tests/test_ops.py::test_max_pool_matches_tf") == "tests/test_ops.py::test_max_pool_matches_tf"
     assert unit("tests/e2e/test_lab.py::test_suite_sees_a_raising_callback") == "the browser"
@@ -143,3 +150,16 @@ def test_pytest_runs_the_course_in_order_on_one_worker():
             apart.append(path.name)
             assert units != {"the course"} and browser == "the browser"
     assert "00_data.ipynb" in apart and "01_convolution.ipynb" in apart
+
+
+def test_pytest_workers_share_the_cores(monkeypatch):
+    """Each xdist worker gets its share of the cores for TensorFlow and BLAS, and a value set by hand is kept."""
+    import os
+
+    conftest = _root_conftest()
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    for environ, threads in [({"PYTEST_XDIST_WORKER_COUNT": "2"}, "1"), ({"PYTEST_XDIST_WORKER_COUNT": "3"}, "1"),
+                             ({"PYTEST_XDIST_WORKER_COUNT": "1"}, "2"),
+                             ({"PYTEST_XDIST_WORKER_COUNT": "2", "MNISTLAB_THREADS": "2"}, "2"), ({}, None)]:
+        conftest.share_the_cores(environ)
+        assert environ.get("MNISTLAB_THREADS") == threads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -54,6 +55,24 @@ def test_configure_rejects_bad_arguments():
         mnistlab.configure(seed=-1)
     with pytest.raises(ValueError, match="threads: expected at least 1"):
         mnistlab.configure(threads=0)
+
+
+def test_default_threads_come_from_the_environment_else_every_core(monkeypatch):
+    import os
+
+    from mnistlab import runtime
+
+    monkeypatch.delenv(runtime.THREADS_ENV, raising=False)
+    assert runtime.default_threads() == (os.cpu_count() or 1)
+    monkeypatch.setenv(runtime.THREADS_ENV, " 1 ")
+    assert runtime.default_threads() == 1
+    for bad in ("0", "two", "-1", "1.5"):
+        monkeypatch.setenv(runtime.THREADS_ENV, bad)
+        with pytest.raises(ValueError, match=rf"\$MNISTLAB_THREADS: expected a whole number of threads from 1 up, "
+                                             rf"got '{re.escape(bad)}'"):
+            runtime.default_threads()
+        with pytest.raises(ValueError, match="MNISTLAB_THREADS"):
+            mnistlab.configure(plots=False)  # it raises before it changes anything
 
 
 def test_configure_tensorflow_is_quiet_and_repeatable():
