@@ -125,17 +125,19 @@ def _root_conftest():
 
 
 def test_pytest_runs_the_course_in_order_on_one_worker():
-    """Under pytest-xdist the cells of each notebook stay together on one worker, and every notebook that reads or
-    fills the model cache goes with the course (one worker, in order) with its browser test; the others, the unit
-    tests and the other browser tests go apart, to the other worker."""
+    """Under pytest-xdist the cells of each notebook stay together on one worker; the notebook that fits the
+    baselines alone (04) is a unit of its own that starts first beside the course, and every other notebook that
+    reads or fills the model cache goes with the course (one worker, in order) with its browser test; the
+    others, the unit tests and the other browser tests go to whichever worker is free."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    unit = _root_conftest().unit_of_work
+    conftest = _root_conftest()
+    unit = conftest.unit_of_work
     assert unit("tests/test_solutions.py::test_the_course_with_every_exercise_solved") == "the course"
     assert unit("tests/test_ops.py::test_max_pool_matches_tf") == "tests/test_ops.py::test_max_pool_matches_tf"
     assert unit("tests/e2e/test_lab.py::test_suite_sees_a_raising_callback") == "the browser"
-    apart = []
+    apart, fits_the_baselines = [], []
     for path in find_notebooks(root / "notebooks"):
         nb = nbformat.read(path, 4)
         units = {unit(f"notebooks/{path.name}::Cell {i}") for i in range(len(nb.cells))}
@@ -143,13 +145,21 @@ def test_pytest_runs_the_course_in_order_on_one_worker():
         reads_the_cache = any(word in cell.source for cell in nb.cells if cell.cell_type == "code"
                               for word in ("load_or_", "training.", "cached("))
         browser = unit(f"tests/e2e/test_lab.py::test_notebook_in_jupyterlab[{path.name}]")
-        if reads_the_cache:
+        if "baselines.load_or_" in "".join(c.source for c in nb.cells) and "training." not in \
+                "".join(c.source for c in nb.cells if c.cell_type == "code"):
+            assert units == {"the baselines"}, f"{path.name} fits the baselines alone: it runs apart, first"
+            fits_the_baselines.append(path.name)
+        elif reads_the_cache:
             assert units == {"the course"} and browser == "the course", f"{path.name} reads the model cache, yet " \
                 "it may run apart from the notebooks that fill it"
         else:
             apart.append(path.name)
             assert units != {"the course"} and browser == "the browser"
     assert "00_data.ipynb" in apart and "01_convolution.ipynb" in apart
+    assert fits_the_baselines == ["04_baselines.ipynb"] and conftest.FIRST_UNITS == ("the course", "the baselines")
+    # The notebook that reads the baselines waits for them; no other does.
+    assert [p.name for p in find_notebooks(root / "notebooks")
+            if conftest.reads_the_baselines(f"notebooks/{p.name}")] == ["07_evaluation.ipynb"]
 
 
 def test_pytest_workers_share_the_cores(monkeypatch):
@@ -163,3 +173,43 @@ def test_pytest_workers_share_the_cores(monkeypatch):
                              ({"PYTEST_XDIST_WORKER_COUNT": "2", "MNISTLAB_THREADS": "2"}, "2"), ({}, None)]:
         conftest.share_the_cores(environ)
         assert environ.get("MNISTLAB_THREADS") == threads
+
+
+def test_under_xdist_the_notebook_that_reads_the_baselines_waits_for_their_run(monkeypatch, tmp_path):
+    """07's first cell waits (at most BASELINES_WAIT_S) until the last cell of 04 has run on the other worker."""
+    import shutil
+    import time
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    conftest = _root_conftest()
+    root = Path(conftest.__file__).parent
+    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", f"test-{tmp_path.name}-{time.time_ns()}")
+    monkeypatch.setattr(conftest, "BASELINES_WAIT_S", 1.5)
+    session = SimpleNamespace(items=[])
+
+    def cell(notebook: str, i: int):
+        item = SimpleNamespace(nodeid=f"notebooks/{notebook}::Cell {i}", path=root / "notebooks" / notebook,
+                               session=session)
+        session.items.append(item)
+        return item
+
+    fitting = [cell("04_baselines.ipynb", i) for i in range(2)]
+    reading = [cell("07_evaluation.ipynb", i) for i in range(2)]
+    other = cell("08_beyond_the_test_set.ipynb", 0)
+
+    def seconds(step) -> float:
+        start = time.monotonic()
+        step()
+        return time.monotonic() - start
+
+    assert seconds(lambda: conftest.pytest_runtest_setup(other)) < 0.5  # reads no baselines: never waits
+    assert seconds(lambda: conftest.pytest_runtest_setup(reading[1])) < 0.5  # only the first cell waits
+    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) >= 1.5  # 04 has not run: waits, then goes on
+    conftest.pytest_runtest_teardown(fitting[0], fitting[1])  # not 04's last cell yet
+    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) >= 1.5
+    conftest.pytest_runtest_teardown(fitting[1], other)  # 04's last cell has run
+    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
+    shutil.rmtree(conftest._done_marker(fitting[1].path).parent)
+    monkeypatch.delenv("PYTEST_XDIST_TESTRUNUID")  # one process (-n 0): the notebooks run in order, nobody waits
+    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
