@@ -123,9 +123,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Under pytest-xdist, before the first cell of a notebook that reads the baselines (07), wait until the
     notebook that fits them (04, on the other worker) has run, so that it is not fitted twice."""
     notebook = _notebook(item)
-    if "PYTEST_XDIST_TESTRUNUID" not in os.environ or notebook is None or not item.nodeid.endswith("::Cell 0") \
-            or not reads_the_baselines(notebook):
-        return
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) < 2 or notebook is None \
+            or not item.nodeid.endswith("::Cell 0") or not reads_the_baselines(notebook):
+        return  # one process, or one worker (-n 1): the notebooks run in order, nobody waits
     fitting = {other.path for other in item.session.items if _notebook(other) and fits_the_baselines(_notebook(other))}
     deadline = time.monotonic() + BASELINES_WAIT_S
     while any(not _done_marker(path).exists() for path in fitting) and time.monotonic() < deadline:

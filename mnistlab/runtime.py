@@ -35,7 +35,7 @@ def default_threads() -> int:
     value = os.environ.get(THREADS_ENV, "").strip()
     if not value:
         return os.cpu_count() or 1
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise ValueError(f"${THREADS_ENV}: expected a whole number of threads from 1 up, got {value!r}")
     return int(value)
 

@@ -185,6 +185,7 @@ def test_under_xdist_the_notebook_that_reads_the_baselines_waits_for_their_run(m
     conftest = _root_conftest()
     root = Path(conftest.__file__).parent
     monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", f"test-{tmp_path.name}-{time.time_ns()}")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
     monkeypatch.setattr(conftest, "BASELINES_WAIT_S", 1.5)
     session = SimpleNamespace(items=[])
 
@@ -211,5 +212,7 @@ def test_under_xdist_the_notebook_that_reads_the_baselines_waits_for_their_run(m
     conftest.pytest_runtest_teardown(fitting[1], other)  # 04's last cell has run
     assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
     shutil.rmtree(conftest._done_marker(fitting[1].path).parent)
-    monkeypatch.delenv("PYTEST_XDIST_TESTRUNUID")  # one process (-n 0): the notebooks run in order, nobody waits
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")  # one worker runs the notebooks in order: nobody waits
+    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT")  # nor in one process (-n 0)
     assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5

@@ -66,7 +66,7 @@ def test_default_threads_come_from_the_environment_else_every_core(monkeypatch):
     assert runtime.default_threads() == (os.cpu_count() or 1)
     monkeypatch.setenv(runtime.THREADS_ENV, " 1 ")
     assert runtime.default_threads() == 1
-    for bad in ("0", "two", "-1", "1.5"):
+    for bad in ("0", "two", "-1", "1.5", "²"):
         monkeypatch.setenv(runtime.THREADS_ENV, bad)
         with pytest.raises(ValueError, match=rf"\$MNISTLAB_THREADS: expected a whole number of threads from 1 up, "
                                              rf"got '{re.escape(bad)}'"):
