@@ -142,11 +142,10 @@ def test_pytest_runs_the_course_in_order_on_one_worker():
         nb = nbformat.read(path, 4)
         units = {unit(f"notebooks/{path.name}::Cell {i}") for i in range(len(nb.cells))}
         assert len(units) == 1, f"the cells of {path.name} would run on different workers"
-        reads_the_cache = any(word in cell.source for cell in nb.cells if cell.cell_type == "code"
-                              for word in ("load_or_", "training.", "cached("))
+        code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+        reads_the_cache = any(word in code for word in ("load_or_", "training.", "cached("))
         browser = unit(f"tests/e2e/test_lab.py::test_notebook_in_jupyterlab[{path.name}]")
-        if "baselines.load_or_" in "".join(c.source for c in nb.cells) and "training." not in \
-                "".join(c.source for c in nb.cells if c.cell_type == "code"):
+        if "baselines.load_or_" in code and "training." not in code:
             assert units == {"the baselines"}, f"{path.name} fits the baselines alone: it runs apart, first"
             fits_the_baselines.append(path.name)
         elif reads_the_cache:
