@@ -17,6 +17,7 @@ Usage: python benchmarks/bench_cnn.py [--skip-training] [--skip-tried]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
@@ -204,17 +205,25 @@ def _tried_row(name: str, description: str, trained, scores: dict[str, float]) -
             "rotate 20 %": round(100 * scores["rotate 20"], 2)}
 
 
-def train_recipe(name: str, recipe, config):
-    """Train ``recipe`` (not one of the course's) on ``config``'s data, epochs and seed, registered as ``name``
-    only while it trains; the cache is not used."""
-    from mnistlab import training
+@contextlib.contextmanager
+def registered(name: str, recipe):
+    """Inside the block, ``recipe`` (not one of the course's) is the recipe of model ``name``."""
     from mnistlab.recipes import RECIPES
 
     RECIPES[name] = recipe
     try:
-        return training.train(dataclasses.replace(config, model=name), progress=False)
+        yield
     finally:
         del RECIPES[name]
+
+
+def train_recipe(name: str, recipe, config):
+    """Train ``recipe`` (not one of the course's) on ``config``'s data, epochs and seed, registered as ``name``
+    only while it trains; the cache is not used."""
+    from mnistlab import training
+
+    with registered(name, recipe):
+        return training.train(dataclasses.replace(config, model=name), progress=False)
 
 
 def markdown(table) -> str:

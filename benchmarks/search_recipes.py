@@ -10,6 +10,7 @@ candidate's mean and lowest scores per machine against the best model's targets.
 within one machine: put the ``best`` candidate (today's recipe) beside the others on it.
 
 Usage: python benchmarks/search_recipes.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out CSV]
+       python benchmarks/search_recipes.py --speed CANDIDATE [CANDIDATE ...]   (rates only, in turns)
        python benchmarks/search_recipes.py --list
        python benchmarks/search_recipes.py            (the table so far)
 """
@@ -27,8 +28,9 @@ RESULTS = Path(__file__).resolve().with_name("recipe_search.csv")
 SCORES = ("test accuracy %", "shift 4 right %", "shift 4 diagonal %", "rotate 20 %")
 
 
-def candidates() -> dict[str, tuple[str, dict, int]]:
-    """Each candidate: what changes from the best recipe, the builder's arguments it changes, its epochs."""
+def candidates() -> dict[str, tuple]:
+    """Each candidate: what changes from the best recipe, the builder's arguments it changes, its epochs, and
+    optionally the recipe's other fields it changes (the learning rate, ...) and its batch size."""
     return {
         "best": ("the best recipe, as it is", {}, 9),
         "c16-s14-e10": ("16 filters in conv1, not 32; shifts up to 0.14, not 0.12; 10 epochs, not 9",
@@ -46,7 +48,30 @@ def candidates() -> dict[str, tuple[str, dict, int]]:
         "c16-nobn-s14-e10": ("16 filters in conv1, not 32; no batch normalisation (bias + ReLU); shifts up to "
                              "0.14, not 0.12; 10 epochs, not 9",
                              {"widths": (16, 64, 256), "batch_norm": False, "shift": 0.14}, 10),
+        # Batches of 256: half the steps (each step's fixed cost paid half as often), half the updates. On the
+        # EPYC their rate beside the best's measured 0.97x and 1.19x in two runs of --speed: noise, no clear gain.
+        "b256-s13-e8": ("batches of 256 at a peak rate of 0.004, not 128 at 0.003; shifts up to 0.13; 8 epochs, not 9",
+                        {"shift": 0.13}, 8, {"learning_rate": 4e-3}, 256),
+        "b256-s13": ("batches of 256 at a peak rate of 0.004, not 128 at 0.003; shifts up to 0.13, not 0.12",
+                     {"shift": 0.13}, 9, {"learning_rate": 4e-3}, 256),
+        "c16-b256-s13": ("16 filters in conv1, not 32; batches of 256 at a peak rate of 0.004, not 128 at 0.003; "
+                         "shifts up to 0.13, not 0.12", {"widths": (16, 64, 256), "shift": 0.13}, 9,
+                         {"learning_rate": 4e-3}, 256),
     }
+
+
+def recipe_and_config(name: str, seed: int = 42, train_size: int = 60_000):
+    """A candidate's recipe and training config: the best's, with the candidate's changes."""
+    from mnistlab.recipes import DEFAULTS, RECIPES
+
+    what, build_args, epochs, *more = candidates()[name]
+    recipe_changes = more[0] if more else {}
+    batch_size = more[1] if len(more) > 1 else DEFAULTS["best"].batch_size
+    best = RECIPES["best"]
+    recipe = dataclasses.replace(best, description=what, build_args={**best.build_args, **build_args},
+                                 **recipe_changes)
+    return recipe, dataclasses.replace(DEFAULTS["best"], epochs=epochs, seed=seed, train_size=train_size,
+                                       batch_size=batch_size)
 
 
 def train_one(name: str, seed: int, train_size: int, x_test, labels) -> dict:
@@ -54,21 +79,59 @@ def train_one(name: str, seed: int, train_size: int, x_test, labels) -> dict:
     from bench_cnn import robustness_scores, train_recipe
 
     from mnistlab import models
-    from mnistlab.recipes import DEFAULTS, RECIPES
 
-    what, build_args, epochs = candidates()[name]
-    best = RECIPES["best"]
-    recipe = dataclasses.replace(best, description=what, build_args={**best.build_args, **build_args})
-    config = dataclasses.replace(DEFAULTS["best"], epochs=epochs, seed=seed, train_size=train_size)
+    recipe, config = recipe_and_config(name, seed, train_size)
     trained = train_recipe(f"search-{name}", recipe, config)
     scores = robustness_scores(trained.model, x_test, labels)
     return {"date": datetime.date.today().isoformat(), "machine": cpu_name(), "candidate": name,
-            "what changes": what, "seed": seed, "train digits": train_size, "epochs": epochs,
-            "parameters": trained.model.count_params(),
+            "what changes": recipe.description, "seed": seed, "train digits": train_size, "epochs": config.epochs,
+            "batch": config.batch_size, "parameters": trained.model.count_params(),
             "forward MFLOP": round(models.forward_flops(trained.model) / 1e6, 2),
             "training s": round(trained.train_seconds),
             "test accuracy %": round(100 * trained.test_accuracy, 2),
             **{f"{k} %": round(100 * v, 2) for k, v in scores.items()}}
+
+
+def speed(names: list[str], digits: int = 8192, rounds: int = 5):
+    """Training images per second of each candidate and of the best recipe, measured in turns.
+
+    A single training's seconds on a shared machine move by a third from run to run; here every model
+    trains ``digits`` digits once per round, the candidates one after another, and the table gives each
+    one's median over the rounds and its ratio to the best recipe's in the same rounds, with the seconds
+    its epochs of 60,000 digits would take at that rate.
+    """
+    import statistics
+    import time
+
+    import pandas as pd
+    from bench_cnn import registered
+
+    from mnistlab import training
+
+    (x, y), _, _ = training.training_data(training.DEFAULTS["best"])
+    x, y = x[:digits], y[:digits]
+    built = {}
+    for name in dict.fromkeys(["best", *names]):
+        recipe, config = recipe_and_config(name)
+        with registered(f"search-{name}", recipe):
+            model = training.build(dataclasses.replace(config, model=f"search-{name}"))
+        model.fit(x, y, batch_size=config.batch_size, epochs=1, verbose=0)  # traced once, before the clock
+        built[name] = model, config
+    rates = {name: [] for name in built}
+    for _ in range(rounds):
+        for name, (model, config) in built.items():
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=config.batch_size, epochs=1, verbose=0)
+            rates[name].append(digits / (time.perf_counter() - start))
+    reference = statistics.median(rates["best"])
+    rows = []
+    for name, (_, config) in built.items():
+        rate = statistics.median(rates[name])
+        rows.append({"candidate": name, "batch": config.batch_size, "epochs": config.epochs,
+                     "images/s (median)": round(rate), "slowest round": round(min(rates[name])),
+                     "x the best's rate": round(rate / reference, 2),
+                     "its epochs at that rate, s": round(config.epochs * 60_000 / rate)})
+    return pd.DataFrame(rows)
 
 
 def summary(table):
@@ -93,10 +156,12 @@ def main() -> int:
     parser.add_argument("--train-size", type=int, default=60_000, help="training digits (fewer: a smoke run)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"the runs' table (default {RESULTS.name})")
     parser.add_argument("--list", action="store_true", help="list the candidates and what each changes")
+    parser.add_argument("--speed", action="store_true",
+                        help="no training to the end: the candidates' training rates beside the best's, in turns")
     args = parser.parse_args()
     known = candidates()
     if args.list:
-        for name, (what, _, epochs) in known.items():
+        for name, (what, _, epochs, *_) in known.items():
             print(f"{name:14s} {what} ({epochs} epochs)")
         return 0
     unknown = [name for name in args.candidates if name not in known]
@@ -108,6 +173,10 @@ def main() -> int:
 
     import mnistlab
 
+    if args.speed:
+        print(mnistlab.configure(seed=42, tensorflow=True, plots=False))
+        print(f"\nTraining rates ({cpu_name()}; rounds in turns, medians):\n\n{markdown(speed(args.candidates))}")
+        return 0
     if args.candidates:
         print(mnistlab.configure(seed=42, tensorflow=True, plots=False))
         from mnistlab import training
