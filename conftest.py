@@ -19,8 +19,10 @@ import functools
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -107,10 +109,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                else 0)
 
 
+def _markers(testrunuid: str) -> Path:
+    """The folder of one test run's markers, in the temporary folder (workers and controller alike)."""
+    return Path(tempfile.gettempdir()) / f"mnistlab-pytest-{testrunuid}"
+
+
 def _done_marker(notebook: Path) -> Path:
     """The file that says a worker has run every cell of ``notebook`` (one folder per test run)."""
-    return Path(tempfile.gettempdir()) / f"mnistlab-pytest-{os.environ['PYTEST_XDIST_TESTRUNUID']}" / \
-        f"{notebook.name}.done"
+    return _markers(os.environ["PYTEST_XDIST_TESTRUNUID"]) / f"{notebook.name}.done"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, the controller names the test run itself (as ``--testrunuid`` would), so that it
+    knows its workers' marker folder and can remove it at the end."""
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None) and \
+            getattr(config.option, "testrunuid", "") is None:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller, once every worker has finished, removes the test run's markers (if any were written)."""
+    config = session.config
+    testrunuid = getattr(config.option, "testrunuid", None)
+    if testrunuid and not hasattr(config, "workerinput"):
+        shutil.rmtree(_markers(testrunuid), ignore_errors=True)
 
 
 def _notebook(item: pytest.Item) -> str | None:

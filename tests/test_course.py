@@ -215,3 +215,38 @@ def test_under_xdist_the_notebook_that_reads_the_baselines_waits_for_their_run(m
     assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT")  # nor in one process (-n 0)
     assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
+
+
+def test_under_xdist_the_controller_removes_the_runs_markers(monkeypatch, tmp_path):
+    """The controller names the test run for its workers, and removes their marker folder when they are done;
+    a worker's end removes nothing, nor does a run without workers."""
+    import tempfile
+    from types import SimpleNamespace
+
+    conftest = _root_conftest()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    controller = SimpleNamespace(option=SimpleNamespace(numprocesses=2, testrunuid=None))
+    conftest.pytest_configure(controller)
+    uid = controller.option.testrunuid
+    assert uid and len(uid) == 32
+    conftest.pytest_configure(controller)
+    assert controller.option.testrunuid == uid  # named once
+    given = SimpleNamespace(option=SimpleNamespace(numprocesses=2, testrunuid="given"))
+    conftest.pytest_configure(given)
+    assert given.option.testrunuid == "given"  # --testrunuid on the command line is kept
+    alone = SimpleNamespace(option=SimpleNamespace(numprocesses=0, testrunuid=None))
+    conftest.pytest_configure(alone)
+    assert alone.option.testrunuid is None  # -n 0: no workers, no markers
+
+    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", uid)
+    marker = conftest._done_marker(tmp_path / "04_baselines.ipynb")
+    assert marker.parent.parent == tmp_path
+    marker.parent.mkdir()
+    marker.touch()
+    worker = SimpleNamespace(option=controller.option, workerinput={"testrunuid": uid})
+    conftest.pytest_sessionfinish(SimpleNamespace(config=worker))
+    assert marker.exists()  # the other worker may still wait on it
+    conftest.pytest_sessionfinish(SimpleNamespace(config=controller))
+    assert not marker.parent.exists()
+    conftest.pytest_sessionfinish(SimpleNamespace(config=controller))  # nothing left to remove: no error
+    conftest.pytest_sessionfinish(SimpleNamespace(config=alone))
