@@ -48,6 +48,8 @@ def candidates() -> dict[str, tuple]:
         "c16-nobn-s14-e10": ("16 filters in conv1, not 32; no batch normalisation (bias + ReLU); shifts up to "
                              "0.14, not 0.12; 10 epochs, not 9",
                              {"widths": (16, 64, 256), "batch_norm": False, "shift": 0.14}, 10),
+        "nobn-s14": ("no batch normalisation (bias + ReLU); shifts up to 0.14, not 0.12",
+                     {"batch_norm": False, "shift": 0.14}, 9),
         # Batches of 256: half the steps (each step's fixed cost paid half as often), half the updates. On the
         # EPYC their rate beside the best's measured 0.97x and 1.19x in two runs of --speed: noise, no clear gain.
         "b256-s13-e8": ("batches of 256 at a peak rate of 0.004, not 128 at 0.003; shifts up to 0.13; 8 epochs, not 9",
