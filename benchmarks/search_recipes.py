@@ -144,6 +144,7 @@ def summary(table):
                          "longest training s": ("training s", "max")})
     out["lowest robustness %"] = grouped[list(SCORES[1:])].min().min(axis=1)
     out["mean %"] = out["mean %"].round(2)
+    out["longest training s"] = out["longest training s"].astype("Int64")  # whole seconds; <NA>: not measured
     out["accuracy targets (mean 99.60, lowest 99.50, robustness 97)"] = [
         "fewer than 3 seeds" if row["seeds"] < 3 else
         "met" if row["mean %"] >= 99.60 and row["lowest %"] >= 99.50 and row["lowest robustness %"] >= 97 else
