@@ -48,6 +48,7 @@ def candidates() -> dict[str, tuple]:
         "c16-nobn-s14-e10": ("16 filters in conv1, not 32; no batch normalisation (bias + ReLU); shifts up to "
                              "0.14, not 0.12; 10 epochs, not 9",
                              {"widths": (16, 64, 256), "batch_norm": False, "shift": 0.14}, 10),
+        "s13-e10": ("shifts up to 0.13, not 0.12; 10 epochs, not 9", {"shift": 0.13}, 10),
         "nobn-s14": ("no batch normalisation (bias + ReLU); shifts up to 0.14, not 0.12",
                      {"batch_norm": False, "shift": 0.14}, 9),
         # Batches of 256: half the steps (each step's fixed cost paid half as often), half the updates. On the
