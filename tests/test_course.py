@@ -177,13 +177,15 @@ def test_pytest_workers_share_the_cores(monkeypatch):
 def test_under_xdist_the_notebook_that_reads_the_baselines_waits_for_their_run(monkeypatch, tmp_path):
     """07's first cell waits (at most BASELINES_WAIT_S) until the last cell of 04 has run on the other worker."""
     import shutil
+    import tempfile
     import time
     from pathlib import Path
     from types import SimpleNamespace
 
     conftest = _root_conftest()
     root = Path(conftest.__file__).parent
-    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", f"test-{tmp_path.name}-{time.time_ns()}")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the markers go to this test's own folder
+    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", "test")
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
     monkeypatch.setattr(conftest, "BASELINES_WAIT_S", 1.5)
     session = SimpleNamespace(items=[])
@@ -210,7 +212,7 @@ def test_under_xdist_the_notebook_that_reads_the_baselines_waits_for_their_run(m
     assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) >= 1.5
     conftest.pytest_runtest_teardown(fitting[1], other)  # 04's last cell has run
     assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
-    shutil.rmtree(conftest._done_marker(fitting[1].path).parent)
+    shutil.rmtree(conftest._markers("test"))
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")  # one worker runs the notebooks in order: nobody waits
     assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT")  # nor in one process (-n 0)
