@@ -7,7 +7,10 @@ are, shifted 4 pixels right and diagonally, and rotated 20 degrees, with the tra
 forward MFLOP. Every run is appended to ``benchmarks/recipe_search.csv`` with the date and the machine, so
 runs on different machines and sessions add up to one table; the whole table is printed at the end, with each
 candidate's mean and lowest scores per machine against the best model's targets. Training seconds compare only
-within one machine: put the ``best`` candidate (today's recipe) beside the others on it.
+within one machine: put the ``best`` candidate (today's recipe) beside the others on it. A machine is its CPU's
+name and its float32 matrix-multiply peak to the nearest 50 GFLOP/s, measured once a run: hosts sold under one
+name differ (two "AMD EPYC" of 2 cores measured 106 and 245 GFLOP/s, and trained one recipe, s13, in 509-517 s
+and in 72-79 s).
 
 Usage: python benchmarks/search_recipes.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out CSV]
        python benchmarks/search_recipes.py --speed CANDIDATE [CANDIDATE ...]   (rates only, in turns)
@@ -83,7 +86,12 @@ def recipe_and_config(name: str, seed: int = 42, train_size: int = 60_000):
                                        batch_size=batch_size)
 
 
-def train_one(name: str, seed: int, train_size: int, x_test, labels) -> dict:
+def machine_label(peak_gflops: float) -> str:
+    """The CPU's name and its measured matrix-multiply peak, to the nearest 50 GFLOP/s (the host's class)."""
+    return f"{cpu_name()} (~{50 * round(peak_gflops / 50)} GFLOP/s)"
+
+
+def train_one(name: str, seed: int, train_size: int, x_test, labels, machine: str) -> dict:
     """Train one candidate on one seed (the cache is not used) and score it."""
     from bench_cnn import robustness_scores, train_recipe
 
@@ -92,7 +100,7 @@ def train_one(name: str, seed: int, train_size: int, x_test, labels) -> dict:
     recipe, config = recipe_and_config(name, seed, train_size)
     trained = train_recipe(f"search-{name}", recipe, config)
     scores = robustness_scores(trained.model, x_test, labels)
-    return {"date": datetime.date.today().isoformat(), "machine": cpu_name(), "candidate": name,
+    return {"date": datetime.date.today().isoformat(), "machine": machine, "candidate": name,
             "what changes": recipe.description, "seed": seed, "train digits": train_size, "epochs": config.epochs,
             "batch": config.batch_size, "parameters": trained.model.count_params(),
             "forward MFLOP": round(models.forward_flops(trained.model) / 1e6, 2),
@@ -179,7 +187,7 @@ def main() -> int:
         parser.error(f"unknown candidate(s) {', '.join(unknown)}; expected some of: {', '.join(known)}")
 
     import pandas as pd
-    from bench_cnn import markdown
+    from bench_cnn import markdown, matmul_peak_gflops
 
     import mnistlab
 
@@ -193,9 +201,11 @@ def main() -> int:
 
         *_, (x_test, y_test) = training.training_data(training.DEFAULTS["best"])
         labels = y_test.argmax(axis=1)
+        machine = machine_label(matmul_peak_gflops())
+        print(f"machine: {machine}", flush=True)
         for name in args.candidates:
             for seed in args.seeds:
-                row = train_one(name, seed, args.train_size, x_test, labels)
+                row = train_one(name, seed, args.train_size, x_test, labels, machine)
                 frame = pd.DataFrame([row])
                 frame.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
                 print(f"{name} seed {seed}: " + ", ".join(f"{k} {row[k]}" for k in (*SCORES, "training s")),
