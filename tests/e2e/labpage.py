@@ -39,9 +39,14 @@ _LISTEN = """() => {
   return true;
 }"""
 
-_RUN_ALL = """async (ms) => {
+_RUN_ALL = """async ([ms, notebook]) => {
+  // The notebook commands act on the notebook that last had the focus: make sure it is this one.
   const app = window.jupyterapp;
-  await app.shell.currentWidget.sessionContext.ready;
+  const panel = app.shell.currentWidget;
+  const path = panel?.context?.path ?? '';
+  if (path.split('/').pop() !== notebook) return `not sent: the current tab is ${path || 'not a notebook'}`;
+  app.shell.activateById(panel.id);
+  await panel.sessionContext.ready;
   await app.commands.execute('notebook:clear-all-cell-outputs');
   const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), ms));
   return String(await Promise.race([app.commands.execute('notebook:run-all-cells'), timer]));
@@ -163,7 +168,7 @@ def wait_for_callback_error(page, text: str, timeout_s: float = 20) -> list[str]
 def run_all(page, notebook: str, timeout_s: float = 600, render_s: float = 30) -> RunReport:
     """Clear outputs, run all cells, wait for the kernel to go idle and widgets to render; report."""
     start = time.monotonic()
-    result = page.evaluate(_RUN_ALL, timeout_s * 1000)
+    result = page.evaluate(_RUN_ALL, [timeout_s * 1000, notebook])
     seconds = time.monotonic() - start
     deadline = time.monotonic() + render_s
     while True:

@@ -127,7 +127,10 @@ class LabServer:
         write_notebook(self.workdir / "notebooks" / name, *sources)
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}"
+        """The URL that opens ``name`` alone: ``reset`` starts from an empty workspace. Without it JupyterLab
+        restores every notebook opened before on this server, each starting its kernel, and one of them can
+        hold the focus when "Run All" is sent (the probe's cells then never ran: seen once in CI, 2026-11-29)."""
+        return f"{self.url}/lab/tree/notebooks/{name}?reset&token={self.token}"
 
     def _api(self, method: str, path: str):
         request = urllib.request.Request(f"{self.url}/api/{path}", method=method,

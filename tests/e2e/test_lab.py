@@ -344,10 +344,13 @@ def test_suite_sees_a_missing_widget_extension(browser, page, tmp_path_factory):
 
 
 def test_suite_sees_a_raising_callback(lab, page):
-    """The checks above fail when an explorer's callback raises: break one in the kernel and move a slider."""
+    """The checks above fail when an explorer's callback raises: break one in the kernel and move a slider.
+    (And "Run All" is not sent to a notebook other than the one named.)"""
     lab.shutdown_kernels()  # not the kernel of the run above, with its widgets
     lab.add_notebook(PROBE, *PROBE_CELLS)
     open_notebook(page, lab.notebook_url(PROBE))
+    elsewhere = run_all(page, "01_convolution.ipynb", render_s=0)
+    assert elsewhere.result.startswith("not sent") and elsewhere.problems(), elsewhere
     assert not run_all(page, PROBE).problems()
     page.evaluate("""async () => {
       const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
