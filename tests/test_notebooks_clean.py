@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,4 +40,25 @@ def test_executed_top_to_bottom(path):
 def test_starts_with_configure_and_checks_its_facts(path):
     cells = code_cells(path)
     assert "mnistlab.configure(" in "".join(cells[0]["source"]), f"{path.name}: first code cell must configure"
-    assert any("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in cells), f"{path.name}: nothing checked"
+    assert any("nbval-check-output" in c["metadata"].get("tags", []) for c in cells), f"{path.name}: nothing checked"
+
+
+NBVAL_TAGS = {"nbval-check-output", "nbval-ignore-output", "nbval-skip", "raises-exception"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_learner_cells_hold_only_teaching(path):
+    """nbval's markers are cell tags, not comments; the course's own asserts live in tests/; no machine talk."""
+    for i, cell in enumerate(code_cells(path)):
+        source = "".join(cell["source"])
+        assert not re.search(r"^\s*#\s*NBVAL_", source, re.M), f"{path.name} cell {i}: an nbval comment marker"
+        assert not re.search(r"^\s*assert\b", source, re.M), f"{path.name} cell {i}: an assert (tests go in tests/)"
+        unknown = {t for t in cell["metadata"].get("tags", []) if t.startswith(("nbval", "raises"))} - NBVAL_TAGS
+        assert not unknown, f"{path.name} cell {i}: tags nbval does not read: {unknown}"
+    text = path.read_text(encoding="utf-8")
+    found = HOST_WORDS.findall(text)
+    assert not found, f"{path.name}: machine or host words in text or outputs: {sorted(set(found))}"
+
+
+HOST_WORDS = re.compile(r"EPYC|Xeon|GFLOP|this machine|this host|other CPUs|BENCHMARKS\.md's machine|"
+                        r"machine of BENCHMARKS|\bCI\b|on \d+ cores?|Python 3\.\d+\.\d+")

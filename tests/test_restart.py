@@ -1,0 +1,61 @@
+"""Restart-safe notebooks: in a fresh kernel, after only a notebook's first code cell, every exercise cell (with its
+solution filled in, so a solution that leans on a later cell fails) and every cell that shows a widget runs
+without an error. A learner who comes back to a notebook, restarts its kernel and jumps to an exercise or an
+explorer is never met by a ``NameError``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mnistlab.course import fill_solutions
+from mnistlab.exercises.core import SOLUTIONS_ENV
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def shows_a_widget(cell) -> bool:
+    """Whether a stored code cell's outputs show a widget (an explorer, the drawing pad)."""
+    return any(WIDGET_VIEW in out.get("data", {}) for out in cell.get("outputs", []))
+
+
+def restart_cells(path: Path) -> tuple[nbformat.NotebookNode, list[int]]:
+    """The notebook with its exercises solved, and the indices of the cells to run after its first code cell:
+    the exercise cells and the cells that show a widget, in order."""
+    nb = nbformat.read(path, as_version=4)
+    widgets = {i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and shows_a_widget(cell)}
+    fill_solutions(nb)
+    exercises = {i for i, cell in enumerate(nb.cells)
+                 if cell.cell_type == "code" and cell.source.startswith("# EXERCISE ")}
+    return nb, sorted(widgets | exercises)
+
+
+def test_every_notebook_has_cells_to_restart_into():
+    assert sum(len(restart_cells(path)[1]) for path in NOTEBOOKS) > len(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_sets_up_every_exercise_and_widget(path, monkeypatch):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb, wanted = restart_cells(path)
+    first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    cells = [nb.cells[first]] + [nb.cells[i] for i in wanted if i != first]
+    for cell in cells:
+        cell.outputs = []
+    trimmed = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
+    client = NotebookClient(trimmed, timeout=600, kernel_name="python3", extra_arguments=["--log-level=ERROR"],
+                            resources={"metadata": {"path": str(path.parent)}})
+    env = {**os.environ, SOLUTIONS_ENV: "1", "TQDM_DISABLE": "1"}
+    try:
+        client.execute(env=env)
+    except CellExecutionError as exc:
+        failed = next((cell.source.splitlines()[0] for cell in cells
+                       if any(out.get("output_type") == "error" for out in cell.get("outputs", []))), "?")
+        pytest.fail(f"{path.name}: after only the first code cell, the cell {failed!r} fails: "
+                    f"{exc.ename}: {exc.evalue}", pytrace=False)
