@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "load", "read_record", "save", "versions", "warn",
+__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "functions_digest", "load", "read_record", "save", "versions", "warn",
            "write_record"]
 
 #: The layout version of ``meta.json``; an entry written with another one is a miss.
@@ -60,6 +60,29 @@ def code_digest(*objects: object) -> str:
     ``str``): editing any of them changes it."""
     sources = [obj if isinstance(obj, str) else inspect.getsource(obj) for obj in objects]  # type: ignore[arg-type]
     return hashlib.sha256("\n\0".join(sources).encode()).hexdigest()[:16]
+
+
+def functions_digest(source: str, names: Iterable[str]) -> str:
+    """A hash of what the functions (or classes) ``names`` of a module's ``source`` text do: their syntax trees,
+    docstrings left out. Editing their code changes it; moving them, reformatting them, rewording their
+    docstrings or comments, or editing any other part of the module does not. Reading the text imports nothing.
+    """
+    import ast
+
+    found = {node.name: node for node in ast.parse(source).body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise ValueError(f"functions_digest: the source defines no {', '.join(missing)}")
+    dumps = []
+    for name in names:
+        node = found[name]
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node = type(node)(**{**{f: getattr(node, f) for f in node._fields}, "body": body[1:] or [ast.Pass()]})
+        dumps.append(ast.dump(node))
+    return hashlib.sha256("\n\0".join(dumps).encode()).hexdigest()[:16]
 
 
 def versions(*distributions: str) -> dict[str, str]:

@@ -67,6 +67,12 @@ RECIPES: dict[str, Recipe] = {
                      final_fraction=1e-3, label_smoothing=0.1),
 }
 
+#: The functions of ``training.py`` that decide what a trained model is (its data, schedule, seeding, compiling and
+#: fitting): a model's identity digests them (:func:`mnistlab.cache.functions_digest`), so that printing,
+#: caching and loading code can change without staling cached models or the shipped weights.
+TRAINING_FUNCTIONS = ("training_data", "warmup_cosine", "_schedule", "_generators_kept", "seeded", "_compiled",
+                      "train")
+
 #: The model the command line trains, evaluates and predicts with unless told otherwise.
 DEFAULT_MODEL = "best"
 
@@ -122,12 +128,13 @@ class TrainConfig:
     def identity(self) -> dict:
         """Everything the trained model depends on: this config, its recipe, the code, the library versions."""
         from mnistlab import models
-        from mnistlab.cache import code_digest, versions
+        from mnistlab.cache import code_digest, functions_digest, versions
 
         training_code = resources.files("mnistlab").joinpath("training.py").read_text(encoding="utf-8")
         builder = getattr(models, self.recipe.build)
         return {"config": dataclasses.asdict(self), "recipe": dataclasses.asdict(self.recipe),
-                "code": {"builder": code_digest(builder), "training": code_digest(training_code)},
+                "code": {"builder": code_digest(builder),
+                         "training": functions_digest(training_code, TRAINING_FUNCTIONS)},
                 "versions": versions("mnistlab", "keras", "tensorflow", "numpy")}
 
     def key(self) -> str:

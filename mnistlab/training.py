@@ -93,8 +93,8 @@ class EpochLines(keras.callbacks.Callback):
 
 
 #: Steps Keras runs per call into its compiled training graph. The results are the same bit for bit
-#: (tests/test_cnn.py checks it); the per-step overhead is paid once per 16 steps: about 1.2x the
-#: images per second on this course's 2-core reference machine.
+#: (tests/test_cnn.py checks it); the per-step overhead is paid once per 16 steps (benchmarks/bench_cnn.py
+#: measures the gain).
 STEPS_PER_EXECUTION = 16
 
 
@@ -285,9 +285,8 @@ def shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=
                       from_cache=True)
     _save(trained)
     if progress:
-        print_fn(f"took the {config.model} model the course ships (trained in {trained.train_seconds:.0f} s on "
-                 f"{record['machine']}): {100 * trained.test_accuracy:.2f}% test accuracy; "
-                 f"mnistlab train --model {config.model} --retrain trains it here")
+        print_fn(f"took the {config.model} model the course ships: {100 * trained.test_accuracy:.2f}% test accuracy; "
+                 f"mnistlab train --model {config.model} --retrain trains it on your computer")
     return trained
 
 

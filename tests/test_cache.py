@@ -280,3 +280,28 @@ def test_recipes_and_keys_do_not_import_tensorflow():
             "import mnistlab.cache, mnistlab.cli\nprint('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_functions_digest_follows_what_the_functions_do():
+    from mnistlab.cache import functions_digest
+
+    source = 'import os\n\ndef f(x):\n    """Double."""\n    return 2 * x\n\n\ndef g():\n    return os.sep\n'
+    moved = ('def g():\n    return os.sep  # a comment\n\nimport os\n\n\ndef f(x):\n    """Twice x, reworded."""\n'
+             '    return (2 *\n            x)\n\nprint("more code")\n')
+    assert functions_digest(source, ["f", "g"]) == functions_digest(moved, ["f", "g"])
+    assert functions_digest(source, ["f"]) != functions_digest(source.replace("2 * x", "3 * x"), ["f"])
+    assert functions_digest(source, ["f"]) != functions_digest(source, ["g"])
+    with pytest.raises(ValueError, match="defines no h"):
+        functions_digest(source, ["f", "h"])
+
+
+def test_a_model_identity_ignores_training_code_outside_the_training_functions():
+    from importlib import resources
+
+    from mnistlab.cache import functions_digest
+    from mnistlab.recipes import DEFAULTS, TRAINING_FUNCTIONS
+
+    text = resources.files("mnistlab").joinpath("training.py").read_text(encoding="utf-8")
+    assert DEFAULTS["best"].identity()["code"]["training"] == functions_digest(text, TRAINING_FUNCTIONS)
+    edited = text.replace('"""Train a model for a config', '"""Trains a model for a config') + "\n# a note\n"
+    assert functions_digest(edited, TRAINING_FUNCTIONS) == functions_digest(text, TRAINING_FUNCTIONS)
