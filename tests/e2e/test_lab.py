@@ -12,6 +12,7 @@ import math
 import re
 import time
 
+import numpy as np
 import pytest
 from labpage import (
     WIDGET_MIME,
@@ -366,3 +367,41 @@ def test_suite_sees_a_raising_callback(lab, page):
     assert any("ZeroDivisionError" in e for e in errors), f"the raising callback went unnoticed: {errors} (all: {raw})"
     with pytest.raises(AssertionError, match="does not show the expected image"):
         ex.check("after the stride change", timeout_s=3)  # the callback has raised: nothing more will come
+
+
+THEMES = ("JupyterLab Light", "JupyterLab Dark")
+
+
+def _luminance(rgb) -> float:
+    return float(0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2])
+
+
+def test_figures_readable_in_light_and_dark_themes(lab, page, screenshot_dir):
+    """A figure drawn in JupyterLab keeps its own white page in either theme, so its black titles, labels and ticks stay readable on a
+    dark background; a screenshot of notebook 00 in each theme is kept."""
+    lab.shutdown_kernels()
+    open_notebook(page, lab.notebook_url("00_data.ipynb"))
+    report = run_all(page, "00_data.ipynb")  # figures drawn by the kernel JupyterLab runs, not the stored ones
+    assert not report.problems(), "\n".join(report.problems())
+    figure = page.locator(".jp-OutputArea-output img").first
+    try:
+        for theme in THEMES:
+            page.evaluate("theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+            page.wait_for_function("theme => document.body.dataset.jpThemeName === theme", arg=theme,
+                                   timeout=30_000)
+            figure.scroll_into_view_if_needed()
+            page.wait_for_timeout(500)  # the theme's stylesheet applied
+            background = page.evaluate("() => getComputedStyle(document.querySelector('.jp-Notebook'))"
+                                       ".backgroundColor")
+            rgb = [int(v) for v in re.findall(r"\d+", background)[:3]]
+            dark = theme.endswith("Dark")
+            assert (_luminance(rgb) < 100) == dark, f"{theme}: the notebook's background is {background}"
+            name = theme.split()[-1].lower()
+            page.screenshot(path=str(screenshot_dir / f"theme-{name}.png"))
+            pixels = png_pixels(figure.screenshot(path=str(screenshot_dir / f"theme-{name}-figure.png")))
+            lum = 0.2126 * pixels[..., 0] + 0.7152 * pixels[..., 1] + 0.0722 * pixels[..., 2]
+            border = np.concatenate([lum[:3].ravel(), lum[-3:].ravel(), lum[:, :3].ravel(), lum[:, -3:].ravel()])
+            assert np.median(border) > 230, f"{theme}: the figure's page is not white (median {np.median(border)})"
+            assert (lum < 80).mean() > 0.002, f"{theme}: no dark text or lines on the figure"
+    finally:
+        page.evaluate("theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", THEMES[0])
