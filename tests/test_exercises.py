@@ -1,5 +1,5 @@
 """The exercises: every reference solution passes its own check, every catalogued wrong answer gets its
-own message, an unanswered exercise says "not yet", and progress is kept in the cache folder."""
+own message, an unanswered exercise says "not yet", and progress is kept in the data folder."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ NEEDS_THE_BEST_CNN = {"08.1"}  # its check reads the cached best CNN: tested bel
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "data"))
     monkeypatch.delenv(core.SOLUTIONS_ENV, raising=False)
 
 

@@ -7,7 +7,7 @@ In a notebook::
     answer = ...              # your answer: a value, or a function you wrote
     q.check(answer)           # right, or which mistake it sees; q.hint(), q.solution()
 
-``progress()`` (or ``mnistlab progress``) lists what you solved; it is kept in your cache folder.
+``progress()`` (or ``mnistlab progress``) lists what you solved; it is kept in your data folder (see ``record``).
 """
 
 from __future__ import annotations

@@ -1,17 +1,28 @@
 """The exercise machinery: an exercise checks an answer at once, names the mistake it recognises, and
-gives a hint or its solution only when asked. Progress is kept in the user's cache folder.
+gives a hint (in steps) or its solution only when asked. Progress is kept in the user's data folder
+(:mod:`mnistlab.exercises.record`).
 
 An :class:`Exercise` has a question, a reference answer (a value, or a function run on hidden cases)
 and a catalogue of :class:`Mistake` s, each with an example of the wrong answer and its own message.
 :meth:`Exercise.feedback` compares an answer with the reference first, then with each catalogued
 mistake; :meth:`Exercise.check` prints that feedback, records a solved exercise and, in solutions mode
 (``MNISTLAB_SOLUTIONS=1``, set by ``mnistlab course --solutions``), raises unless the answer is right.
+
+A learner's function cannot fool a check: the reference's answers are computed first, on copies of the hidden
+inputs, with the package's own functions as they were when the exercises were loaded (a function that mutates
+its inputs or replaces a package function changes nothing the reference sees); the learner's function then runs
+on fresh copies under a time limit (an endless loop ends with a message, the kernel stays usable); text,
+complex and object results are refused with a message; whole-number answers are compared exactly.
 """
 
 from __future__ import annotations
 
-import datetime
+import contextlib
+import copy
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,10 +30,14 @@ import numpy as np
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["SOLUTIONS_ENV", "Exercise", "ExerciseFailed", "Feedback", "Mistake", "record_solved", "solved"]
+__all__ = ["SOLUTIONS_ENV", "TIME_LIMIT_S", "Exercise", "ExerciseFailed", "Feedback", "Mistake", "record_solved",
+           "solved"]
 
 #: Set to 1 by ``mnistlab course --solutions``: a check that is not right raises instead of printing.
 SOLUTIONS_ENV = "MNISTLAB_SOLUTIONS"
+
+#: Seconds a learner's function may take over all the hidden cases of one check (an exercise may set its own).
+TIME_LIMIT_S = 10.0
 
 
 class ExerciseFailed(MnistlabError):
@@ -56,20 +71,113 @@ class Feedback:
         mark = "\u2714 Correct" if self.correct else ("Not yet" if not self.attempted else "\u2718 Not quite")
         return f"{mark}: {self.message}"
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the message, not the dataclass
+        printer.text(str(self))
+
+
+class _Printed(Feedback):
+    """The feedback :meth:`Exercise.check` returns: it has printed its message already, so a notebook that
+    ends its cell with ``q.check(answer)`` shows it once."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+class _TimeUp(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the block after ``seconds`` with :class:`_TimeUp` (Unix, main thread: where a kernel runs a
+    cell); elsewhere the block runs unlimited."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_PRISTINE: dict[str, dict[str, object]] = {}
+
+
+def _snapshot() -> None:
+    """Remember the functions and classes of every ``mnistlab`` module loaded now and not seen before."""
+    for name, module in list(sys.modules.items()):
+        if (name == "mnistlab" or name.startswith("mnistlab.")) and module is not None and name not in _PRISTINE:
+            _PRISTINE[name] = {k: v for k, v in vars(module).items() if callable(v) and not k.startswith("__")}
+
+
+@contextlib.contextmanager
+def _pristine():
+    """Inside the block, the package's functions are the ones first seen (a learner's replacement is put aside,
+    and put back afterwards, so the learner's kernel is as they left it)."""
+    _snapshot()
+    replaced = []
+    for name, original in _PRISTINE.items():
+        module = sys.modules.get(name)
+        for attr, value in original.items():
+            current = getattr(module, attr, None)
+            if current is not value:
+                replaced.append((module, attr, current))
+                setattr(module, attr, value)
+    try:
+        yield
+    finally:
+        for module, attr, current in replaced:
+            setattr(module, attr, current)
+
+
+_snapshot()
+
 
 def _value(value: object) -> object:
     """A value exercise's expected answer or wrong example, computed when first needed if it is a function."""
     return value() if callable(value) else value
 
 
+def _not_a_number(value: object) -> str | None:
+    """What kind of non-number ``value`` holds (text, complex numbers, objects), or ``None`` for real numbers."""
+    if isinstance(value, (str, bytes)):
+        return "text"
+    try:
+        kind = np.asarray(value).dtype.kind
+    except Exception:  # noqa: BLE001 - arrays that cannot even be built
+        return "objects"
+    return {"c": "complex numbers", "U": "text", "S": "text", "O": "objects", "V": "objects"}.get(kind)
+
+
+def _whole(expected: object) -> bool:
+    """Whether ``expected`` is a whole-number answer (an int or an integer array), compared exactly."""
+    try:
+        return not isinstance(expected, bool) and np.asarray(expected).dtype.kind in "iu"
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def _same(answer: object, expected: object, tolerance: float) -> bool:
     if isinstance(expected, str):
         return isinstance(answer, str) and answer.strip().lower() == expected.strip().lower()
+    if _not_a_number(answer) is not None:
+        return False
     try:
         a, e = np.asarray(answer, dtype=float), np.asarray(expected, dtype=float)
     except (TypeError, ValueError):
         return False
-    return a.shape == e.shape and bool(np.allclose(a, e, rtol=tolerance, atol=tolerance))
+    if a.shape != e.shape:
+        return False
+    if _whole(expected):
+        return bool(np.array_equal(a, e))
+    return bool(np.allclose(a, e, rtol=tolerance, atol=tolerance))
 
 
 @dataclass(frozen=True)
@@ -85,7 +193,7 @@ class Exercise:
     key: str
     title: str
     question: str
-    hint_text: str
+    hint_text: str | tuple[str, ...]
     solution_code: str
     expected: object = None
     reference: Callable | None = None
@@ -94,36 +202,52 @@ class Exercise:
     tolerance: float = 1e-6
     right: str = ""                   # said when the answer is right
     check_answer: Callable[[object], tuple[bool, str]] | None = None   # a custom check (answers found by search)
+    time_limit: float = TIME_LIMIT_S  # seconds for a learner's function over all the hidden cases
 
     @property
     def is_function(self) -> bool:
         """Whether the answer is a function, run on hidden cases."""
         return self.reference is not None
 
-    def _outputs(self, function: Callable) -> list:
-        return [function(*args) for args in self.cases()]
+    def _outputs(self, function: Callable, cases: Sequence[tuple] | None = None) -> list:
+        """``function`` on a fresh copy of every hidden case (it may change its arguments: nothing else sees it)."""
+        return [function(*copy.deepcopy(args)) for args in (self.cases() if cases is None else cases)]
+
+    def _reference_outputs(self, cases: Sequence[tuple]) -> list:
+        with _pristine():
+            return self._outputs(self.reference, cases)
 
     def _function_feedback(self, answer: object) -> Feedback:
         if not callable(answer):
             return Feedback(False, f"expected a function (def ...), got {type(answer).__name__}")
+        cases = self.cases()
+        want = self._reference_outputs(cases)  # first: the learner's function cannot change what it sees
         try:
-            got = self._outputs(answer)
+            with _time_limit(self.time_limit):
+                got = self._outputs(answer, cases)
+        except _TimeUp:
+            return Feedback(False, f"your function did not finish the {len(cases)} hidden cases within "
+                                   f"{self.time_limit:g} s and was stopped (an endless loop?)")
         except Exception as exc:  # noqa: BLE001 - the learner's function raised: say which error
             return Feedback(False, f"your function raised {type(exc).__name__}: {exc}")
         if all(g is None for g in got):
             return Feedback(False, "your function returns None: write its body and return the result "
                                    "(q.hint() helps, q.solution() shows one)", attempted=False)
-        want = self._outputs(self.reference)
+        for k, g in enumerate(got):
+            kind = _not_a_number(g)
+            if kind is not None and _not_a_number(want[k]) is None:
+                return Feedback(False, f"hidden case {k + 1}: your function returned {kind}; expected real numbers")
         if all(_same(g, w, self.tolerance) for g, w in zip(got, want, strict=True)):
             return Feedback(True, self.right or f"your function agrees with the reference on {len(want)} hidden cases")
         for mistake in self.mistakes:
             if mistake.matches is not None and mistake.matches(answer):
                 return Feedback(False, mistake.message, mistake.name)
             if callable(mistake.example):
-                wrong = self._outputs(mistake.example)
+                with _pristine():
+                    wrong = self._outputs(mistake.example, cases)
                 if all(_same(g, w, self.tolerance) for g, w in zip(got, wrong, strict=True)):
                     return Feedback(False, mistake.message, mistake.name)
-        for k, (g, w, args) in enumerate(zip(got, want, self.cases(), strict=True)):
+        for k, (g, w, args) in enumerate(zip(got, want, cases, strict=True)):
             g_shape, w_shape = np.shape(g), np.shape(w)
             if g_shape != w_shape:
                 shapes = ", ".join(str(np.shape(a)) for a in args)
@@ -158,7 +282,7 @@ class Exercise:
         return Feedback(False, "that is not it; q.hint() gives a hint")
 
     def check(self, answer: object) -> Feedback:
-        """Check ``answer``: print the feedback; remember a solved exercise in the user's cache folder.
+        """Check ``answer``: print the feedback; remember a solved exercise in the user's data folder.
 
         In solutions mode (``MNISTLAB_SOLUTIONS=1``) an answer that is not right raises
         :class:`ExerciseFailed`.
@@ -169,11 +293,22 @@ class Exercise:
         elif os.environ.get(SOLUTIONS_ENV) == "1":
             raise ExerciseFailed(f"exercise {self.key} ({self.title}): {result}")
         print(f"{self.key} {self.title}: {result}")
-        return result
+        return _Printed(result.correct, result.message, result.mistake, result.attempted)
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        """The hints, from the first nudge to the last step before the solution."""
+        return (self.hint_text,) if isinstance(self.hint_text, str) else tuple(self.hint_text)
 
     def hint(self) -> None:
-        """Print the hint."""
-        print(f"Hint ({self.key}): {self.hint_text}")
+        """Print the next hint: the first on the first call, then one more step each call (the last repeats)."""
+        steps = self.hints
+        given = _HINTS_GIVEN.get(self.key, 0)
+        step = min(given, len(steps) - 1)
+        _HINTS_GIVEN[self.key] = given + 1
+        more = (f" (hint {step + 1} of {len(steps)}; q.hint() again for the next)" if step + 1 < len(steps)
+                else (f" (hint {step + 1} of {len(steps)}; q.solution() shows a solution)" if len(steps) > 1 else ""))
+        print(f"Hint ({self.key}){more}: {steps[step]}")
 
     def solution(self) -> None:
         """Print a solution: the code of the solved exercise cell."""
@@ -198,24 +333,19 @@ class Exercise:
         return f"**Exercise {self.key}: {self.title}.** {self.question}"
 
 
-_PROGRESS = "exercises.json"
+#: How many hints each exercise has given in this session (the next :meth:`Exercise.hint` gives one more step).
+_HINTS_GIVEN: dict[str, int] = {}
 
 
 def solved() -> dict[str, str]:
-    """The solved exercises: key -> when it was first solved (kept in the user's cache folder)."""
-    from mnistlab.cache import read_record
+    """The solved exercises: key -> when it was first solved (kept in the user's data folder)."""
+    from mnistlab.exercises.record import solved as kept
 
-    return {str(k): str(v) for k, v in read_record(_PROGRESS).items()}
+    return kept()
 
 
 def record_solved(key: str) -> None:
-    """Remember that exercise ``key`` is solved; a cache folder that cannot be written is skipped silently."""
-    from mnistlab.cache import write_record
+    """Remember that exercise ``key`` is solved (see :mod:`mnistlab.exercises.record`)."""
+    from mnistlab.exercises.record import record_solved as keep
 
-    done = solved()
-    if key not in done:
-        done[key] = datetime.datetime.now().isoformat(timespec="seconds")
-        try:
-            write_record(_PROGRESS, done)
-        except OSError:
-            return
+    keep(key)
