@@ -44,7 +44,8 @@ EXERCISES = [
         mistakes=(Mistake("training set", lambda: int((_mnist()[0][1] == 7).sum()),
                           "that is the training set's count: use y_test"),
                   Mistake("equal classes", 1000, "MNIST's classes are not equal in size: count them")),
-        right="MNIST's test set is not balanced: the counts range from 892 (5s) to 1,135 (1s)"),
+        right="MNIST's test set is close to balanced, not exactly: the counts range from 892 (5s) to 1,135 "
+              "(1s)"),
     Exercise(
         "00.3", "how much is background",
         "What fraction of all the training images' pixels is exactly 0 (pure black background)? A number "
