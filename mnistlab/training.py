@@ -231,7 +231,7 @@ def cached(config: TrainConfig, model=None, *, progress: bool = True, print_fn=p
     meta = entry.meta
     if progress:
         print_fn(f"loaded the {config.model} model from the cache ({key}): "
-                 f"{100 * meta['test_accuracy']:.2f}% test accuracy, trained in {meta['train_seconds']:.0f} s")
+                 f"{100 * meta['test_accuracy']:.2f}% test accuracy")
     return Trained(loaded if model is None else model, config, meta["history"], meta["train_seconds"],
                    meta["test_accuracy"], from_cache=True, path=entry.file(_MODEL_FILE))
 

@@ -153,3 +153,30 @@ def test_an_unwritable_data_folder_is_said_and_the_check_still_answers(tmp_path,
     result = exercises.exercise("04.2").check(200_000_000)
     assert result.correct
     assert "cannot be written" in capsys.readouterr().err
+
+
+def test_max_pool_backward_cases_separate_row_first_from_column_first_ties():
+    from mnistlab.exercises.learning import _pool_column_first, _pool_reference
+
+    ex = exercises.exercise("06.2")
+    assert any(not np.array_equal(_pool_reference(*c), _pool_column_first(*c)) for c in ex.cases())
+    assert ex.feedback(_pool_column_first).mistake == "column first"
+
+
+def test_a_softmax_that_overflows_fails_the_loss_exercise():
+    from mnistlab.exercises.cnn import _naive
+
+    ex = exercises.exercise("05.3")
+    result = ex.feedback(_naive)
+    assert not result.correct and result.mistake == "overflow"
+
+
+@pytest.mark.parametrize("answer", ["SVM", "svm", "Support Vector Machines", "the SVM.", "an SVC", "SVMs",
+                                    "support vector classifier"])
+def test_the_strongest_baseline_in_the_learners_own_words(answer):
+    assert exercises.exercise("04.3").feedback(answer).correct
+
+
+@pytest.mark.parametrize("answer", ["kNN", "random forest", "SVM or kNN", "logistic regression"])
+def test_other_models_are_not_the_strongest_baseline(answer):
+    assert not exercises.exercise("04.3").feedback(answer).correct

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistlab.exercises.core import Exercise, Mistake
+from mnistlab.exercises.core import Exercise, Mistake, words
 
 
 def _cases() -> list[tuple]:
@@ -32,9 +32,13 @@ def _mean_precision(cm):
     return float(np.mean(np.diag(cm) / cm.sum(axis=0)))
 
 
+_OTHERS = ("logistic", "forest", "knn", "neighbour", "neighbor", "rf")
+
+
 def _best_model(answer: object) -> tuple[bool, str]:
-    text = str(answer).strip().lower()
-    if text in ("svm", "svc", "support vector machine", "the svm"):
+    text = f" {words(answer)} "
+    named = any(f" {name}" in text for name in ("svm", "svc", "support vector"))
+    if named and not any(f" {other}" in text for other in _OTHERS):
         return True, "the SVM: 97.0% in the report, about the same in notebook 04; the CNNs beat it by two points"
     return False, "not that one: compare the four accuracies of the report's table (or of notebook 04's)"
 
@@ -73,7 +77,7 @@ EXERCISES = [
         check_answer=_best_model,
         mistakes=(Mistake("kNN or forest", "kNN", "kNN and the random forest tie at 95.9% in the report; one model "
                                                   "is more accurate than both",
-                          matches=lambda a: str(a).strip().lower() in ("knn", "random forest", "forest", "rf")),
+                          matches=lambda a: words(a) in ("knn", "random forest", "forest", "rf", "k nearest neighbour")),
                   Mistake("logistic", "logistic regression", "logistic regression is the weakest (91.8%): a linear "
                                                              "model cannot draw the digits' curved boundaries",
                           matches=lambda a: "logistic" in str(a).lower())),

@@ -9,7 +9,24 @@ from mnistlab.exercises.core import Exercise, Mistake
 
 def _cases() -> list[tuple]:
     rng = np.random.default_rng(505)
-    return [(rng.normal(0, scale, (n, 10)), rng.integers(0, 10, n)) for n, scale in ((4, 1), (32, 3), (7, 0.1))]
+    # The last case's logits reach about +-2000: exp() of them overflows unless the largest is subtracted first.
+    return [(rng.normal(0, scale, (n, 10)), rng.integers(0, 10, n))
+            for n, scale in ((4, 1), (32, 3), (7, 0.1), (6, 1000))]
+
+
+def _naive(logits, labels):
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return float(-np.log(p[np.arange(len(labels)), labels]).mean())
+
+
+def _overflows(function) -> bool:
+    """Whether ``function`` gives no finite loss on large logits (a softmax without the maximum subtracted)."""
+    logits, labels = _cases()[-1]
+    try:
+        with np.errstate(all="ignore"):
+            return not np.all(np.isfinite(function(logits.copy(), labels.copy())))
+    except Exception:  # noqa: BLE001 - any other failure is not this mistake
+        return False
 
 
 def _softmax(logits):
@@ -81,6 +98,9 @@ EXERCISES = [
                   Mistake("mean square", _mean_square, "that is the mean square error the report names; the model "
                                                        "trained with cross-entropy: -log p(true class)"),
                   Mistake("no softmax", _no_softmax, "you took -logit of the true class: turn the logits into "
-                                                     "probabilities with a softmax first, then take -log")),
+                                                     "probabilities with a softmax first, then take -log"),
+                  Mistake("overflow", _naive, "right on small logits, but on large ones exp() overflows to inf and "
+                                              "the loss is nan: subtract each row's largest logit before exp() "
+                                              "(the softmax does not change)", matches=_overflows)),
         right="the loss Keras' categorical cross-entropy computes from the softmax's probabilities"),
 ]

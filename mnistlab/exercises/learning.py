@@ -32,6 +32,10 @@ def _pool_cases() -> list[tuple]:
     for shape in ((4, 4), (6, 8), (8, 6)):
         x = rng.integers(0, 4, shape).astype(float)  # few values: ties in many windows
         cases.append((x, rng.normal(size=(shape[0] // 2, shape[1] // 2))))
+    # Windows whose maxima tie only at (0, 1) and (1, 0): reading order (row first) picks (0, 1), column first
+    # (1, 0); and ties that include (0, 0) or (1, 1).
+    x = np.array([[0, 5, 1, 1, 2, 0], [5, 0, 1, 1, 0, 2], [2, 0, 0, 3, 7, 7], [0, 2, 3, 1, 7, 7]], float)
+    cases.append((x, rng.normal(size=(2, 3))))
     return cases
 
 
@@ -52,6 +56,12 @@ def _pool_all_ties(x, grad_out):
     windows = x.reshape(h // 2, 2, w // 2, 2)
     winners = windows == windows.max(axis=(1, 3), keepdims=True)
     return (winners * grad_out[:, None, :, None]).reshape(h, w)
+
+
+def _pool_column_first(x, grad_out):
+    from mnistlab import ops
+
+    return ops.pool2d_backward(np.asarray(x).T, np.asarray(grad_out).T, 2).T
 
 
 def _pool_last_tie(x, grad_out):
@@ -98,7 +108,10 @@ EXERCISES = [
                                                        "the first maximum in reading order only (otherwise a tie "
                                                        "would count twice)"),
                   Mistake("last tie", _pool_last_tie, "your ties go to the last maximum; TensorFlow's go to the first "
-                                                      "in reading order (argmax returns the first)")),
+                                                      "in reading order (argmax returns the first)"),
+                  Mistake("column first", _pool_column_first, "your ties are broken column by column; TensorFlow reads "
+                                                              "each window row by row (left to right, then down): "
+                                                              "the first maximum in that order wins")),
         right="max pooling routes, it does not compute: the gradient goes to the winner"),
     Exercise(
         "06.3", "one gradient step",
