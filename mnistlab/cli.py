@@ -1,5 +1,5 @@
 """The ``mnistlab`` command: ``data``, ``course``, ``baselines``, ``train``, ``evaluate``, ``predict``,
-``robustness`` and ``progress``."""
+``robustness``, ``progress`` and ``grade``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,24 @@ def _progress(args: argparse.Namespace) -> int:
     from mnistlab.exercises import progress
 
     progress()
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from mnistlab import grading
+
+    if not args.time_limit > 0:
+        raise MnistlabError(f"--time-limit: expected seconds above 0; got {args.time_limit:g}")
+    if args.out.exists() and not args.overwrite:
+        raise MnistlabError(f"--out: {args.out} exists; pass --overwrite to replace it, or name another file")
+    if args.out.is_dir():
+        raise MnistlabError(f"--out: {args.out} is a folder; expected a CSV file name")
+    paths = grading.find_submissions(args.paths)
+    grades = grading.grade_notebooks(paths, time_limit=args.time_limit, progress=not args.no_progress)
+    keys = grading.write_grades(grades, args.out)
+    for line in grading.summary(grades, keys):
+        print(line)
+    print(f"grades written to {args.out}")
     return 0
 
 
@@ -212,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     prog = sub.add_parser("progress", help="which exercises you have solved, notebook by notebook")
     prog.set_defaults(func=_progress)
+
+    grade = sub.add_parser("grade", help="run a class's notebooks, each in a fresh kernel, and write one row of "
+                           "exercise scores per notebook")
+    grade.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
+                       help="submitted notebooks, or folders of them (searched recursively)")
+    grade.add_argument("--out", type=Path, default=Path("grades.csv"), help="the CSV to write (default: grades.csv)")
+    grade.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    grade.add_argument("--time-limit", type=float, default=600, help="seconds each notebook may run (default: 600)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.set_defaults(func=_grade)
 
     base = sub.add_parser("baselines", help="fit the report's classical models and print their table")
     base.add_argument("--train-size", type=int, default=20_000, help="first N training digits (default: 20000, "
