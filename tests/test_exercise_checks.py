@@ -180,3 +180,27 @@ def test_the_strongest_baseline_in_the_learners_own_words(answer):
 @pytest.mark.parametrize("answer", ["kNN", "random forest", "SVM or kNN", "logistic regression"])
 def test_other_models_are_not_the_strongest_baseline(answer):
     assert not exercises.exercise("04.3").feedback(answer).correct
+
+
+def test_a_function_the_notebook_or_package_defines_is_refused():
+    ex = loop_exercise(forbidden=("conv2d_loop", "conv2d"))
+
+    def conv2d_loop(a):
+        return float((a ** 2).sum())
+
+    def wrapped(a):
+        return ops.conv2d(a, a)
+
+    for answer in (conv2d_loop, wrapped):
+        result = ex.feedback(answer)
+        assert not result.correct and "write it yourself" in result.message
+
+
+def test_a_conceptual_question_gives_a_reason_for_each_wrong_choice():
+    q = core.choice("99.2", "why", "Why?", {"a": "one", "b": "two", "c": "three"}, "b",
+                    {"a": "one is too few", "c": "three is too many"}, "count", "two it is")
+    assert q.feedback("B").correct and q.feedback(" (b) ").correct and q.feedback("b").message == "two it is"
+    assert q.feedback("a").message == "(a) one is too few" and q.feedback("(c)").mistake == "chose c"
+    assert "one letter" in q.feedback("two").message
+    with pytest.raises(ValueError, match="reason"):
+        core.choice("99.3", "t", "q", {"a": "x", "b": "y"}, "a", {}, "h", "e")

@@ -31,7 +31,7 @@ import numpy as np
 from mnistlab.errors import MnistlabError
 
 __all__ = ["SOLUTIONS_ENV", "TIME_LIMIT_S", "Exercise", "ExerciseFailed", "Feedback", "Mistake", "record_solved",
-           "solved", "words"]
+           "solved", "words", "choice"]
 
 #: Set to 1 by ``mnistlab course --solutions``: a check that is not right raises instead of printing.
 SOLUTIONS_ENV = "MNISTLAB_SOLUTIONS"
@@ -164,6 +164,46 @@ def _whole(expected: object) -> bool:
         return False
 
 
+def _names_used(function: Callable) -> set[str]:
+    """The global and attribute names a function's code (and the functions defined inside it) refers to, and
+    its own name: ``answer = conv2d_loop`` and ``def f(...): return ops.conv2d(...)`` both show ``conv2d...``."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return {getattr(function, "__name__", "")}
+    names, stack = {function.__name__, code.co_name}, [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    return names
+
+
+def choice(key: str, title: str, question: str, options: dict[str, str], right: str, reasons: dict[str, str],
+           hint: str | tuple[str, ...], explanation: str) -> Exercise:
+    """A conceptual question with lettered options: the right letter passes with ``explanation``; each wrong
+    letter gets its own reason (``reasons[letter]``). The learner answers with the letter ("b", "(b)", "B")."""
+    if set(reasons) | {right} != set(options) or right in reasons:
+        raise ValueError(f"{key}: expected one reason for every wrong option of {sorted(options)}")
+    import re
+
+    def letter(answer: object) -> str | None:
+        found = re.fullmatch(r"\W*([a-z])\W*", str(answer).strip().lower()) if isinstance(answer, str) else None
+        return found.group(1) if found else None
+
+    def check(answer: object) -> tuple[bool, str]:
+        if letter(answer) == right:
+            return True, explanation
+        if letter(answer) is None:
+            return False, f"answer with one letter as a string, one of {', '.join(repr(k) for k in options)}"
+        return False, "that is not it; q.hint() gives a hint"
+
+    listed = "; ".join(f"({k}) {text}" for k, text in options.items())
+    mistakes = tuple(Mistake(f"chose {k}", k, f"({k}) {reason}", matches=lambda a, k=k: letter(a) == k)
+                     for k, reason in reasons.items())
+    return Exercise(key, title, f"{question} {listed}. Answer with a letter, as a string.", hint,
+                    f'answer = "{right}"', mistakes=mistakes, check_answer=check)
+
+
 _ARTICLES = {"a", "an", "the"}
 
 
@@ -221,6 +261,7 @@ class Exercise:
     right: str = ""                   # said when the answer is right
     check_answer: Callable[[object], tuple[bool, str]] | None = None   # a custom check (answers found by search)
     time_limit: float = TIME_LIMIT_S  # seconds for a learner's function over all the hidden cases
+    forbidden: tuple[str, ...] = ()   # names a learner's function may not use (the notebook's or package's own)
 
     @property
     def is_function(self) -> bool:
@@ -240,6 +281,10 @@ class Exercise:
     def _function_feedback(self, answer: object) -> Feedback:
         if not callable(answer):
             return Feedback(False, f"expected a function (def ...), got {type(answer).__name__}")
+        used = sorted(set(self.forbidden) & _names_used(answer))
+        if used:
+            return Feedback(False, f"your function uses {', '.join(used)}, which computes the answer already: "
+                                   "write it yourself")
         cases = self.cases()
         want = self._reference_outputs(cases)  # first: the learner's function cannot change what it sees
         try:
