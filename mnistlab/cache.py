@@ -171,7 +171,11 @@ def load(key: str, *, required: Iterable[str] = (), matches: Mapping | None = No
     default on stderr); the caller computes it again and :func:`save` replaces it.
     """
     folder = cache_dir() / key
-    if not (folder / _META).exists() and not any(not p.name.startswith(".") for p in _children(folder)):
+    try:
+        present = (folder / _META).exists()
+    except OSError:  # a file where a folder should be, no permission: nothing usable there
+        return None
+    if not present and not any(not p.name.startswith(".") for p in _children(folder)):
         return None  # nothing there, or only a write in progress
     problem, record = _check(folder, key, required, matches)
     if problem is not None:
@@ -183,7 +187,7 @@ def load(key: str, *, required: Iterable[str] = (), matches: Mapping | None = No
 def _children(folder: Path) -> list[Path]:
     try:
         return list(folder.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:
         return []
 
 
@@ -222,17 +226,29 @@ def _replace(source: Path, target: Path) -> None:
 
 
 def save(key: str, meta: Mapping, files: Mapping[str, Callable[[Path], object]] | None = None, *,
-         replace: bool = True) -> Entry:
+         replace: bool = True, log: Callable[[str], None] = warn) -> Entry | None:
     """Write an entry: ``meta`` (JSON-able) and files, each written by ``files[name](path)``.
 
     The files go into a new version folder (written under a temporary unique name, then renamed),
     and the entry's ``meta.json`` is replaced in one ``os.replace``: what a caller computes after a
     miss replaces what made it miss. With ``replace=False`` an intact entry already there is kept
-    instead (another process computed the same thing). Returns the entry as published.
+    instead (another process computed the same thing). Returns the entry as published, or ``None``
+    when the cache cannot be written (a file in its place, no permission, a full disk): that is said
+    in one line through ``log``, nothing half-written is left, and the caller goes on with its result
+    in memory.
     """
     for name in files or {}:
         if name == _META or Path(name).name != name or name.startswith("."):
             raise ValueError(f"files: {name!r} is not a plain file name other than {_META}")
+    try:
+        return _save(key, meta, files, replace)
+    except OSError as exc:
+        log(f"cache: cannot write {cache_dir() / key} ({exc.strerror or exc}); the result is kept in memory only "
+            f"(set MNISTLAB_CACHE to a folder you can write)")
+        return None
+
+
+def _save(key: str, meta: Mapping, files: Mapping[str, Callable[[Path], object]] | None, replace: bool) -> Entry:
     folder = cache_dir() / key
     folder.mkdir(parents=True, exist_ok=True)
     version = f"v{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"

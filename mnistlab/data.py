@@ -148,16 +148,42 @@ def _is_number(field: str) -> bool:
     return True
 
 
+def _is_header(first: str) -> bool:
+    """Whether a CSV's first line is a header: a field that is neither empty nor a number (quotes and spaces
+    aside). A row of numbers with an empty cell is a digit with a missing value, not a header."""
+    fields = [field.strip().strip('"').strip("'").strip() for field in first.split(",")]
+    return any(field and not _is_number(field) for field in fields)
+
+
+def _compression(path: Path) -> str | None:
+    """``"gzip"`` when the file starts with the gzip magic (whatever its name), else ``None``."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(f"{path}: UTF-16 text; expected a CSV file in UTF-8 or ASCII (save it as 'CSV UTF-8')")
+    return "gzip" if head[:2] == _GZIP_MAGIC else None
+
+
+def _open_text(path: Path):
+    """The file as text: gunzipped if gzipped, a UTF-8 byte-order mark (Excel's "CSV UTF-8") skipped."""
+    if _compression(path) == "gzip":
+        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
+    return open(path, newline="", encoding="utf-8-sig")
+
+
 def _first_line(path: Path) -> str:
-    opener = gzip.open if path.read_bytes()[:2] == _GZIP_MAGIC else open
-    with opener(path, "rt", newline="") as f:
-        return f.readline()
+    try:
+        with _open_text(path) as f:
+            return f.readline()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text at byte offset {exc.start}; expected a CSV file of numbers") from exc
+    except (EOFError, OSError, zlib.error) as exc:
+        raise DataError(f"{path}: damaged or truncated gzip data ({exc}); expected a complete .gz file") from exc
 
 
 def _line(path: Path, number: int) -> str:
     """Line ``number`` (1-based) of a text file, for error messages."""
-    opener = gzip.open if path.read_bytes()[:2] == _GZIP_MAGIC else open
-    with opener(path, "rt", newline="") as f:
+    with _open_text(path) as f:
         for i, line in enumerate(f, start=1):
             if i == number:
                 return line.rstrip("\r\n")
@@ -176,13 +202,19 @@ def read_csv(path: str | os.PathLike) -> Split:
     import pandas as pd
 
     path = _existing(path)
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file; expected a CSV file of digits")
     first = _first_line(path).strip()
     if not first:
         raise DataError(f"{path}: empty file; expected rows of a label and {_PIXELS} pixels")
-    has_header = not all(_is_number(field) for field in first.split(","))
+    has_header = _is_header(first)
     offset = 2 if has_header else 1  # the file's line number of data row 0
     try:
-        frame = pd.read_csv(path, header=0 if has_header else None, skip_blank_lines=True)
+        frame = pd.read_csv(path, header=0 if has_header else None, skip_blank_lines=True, encoding="utf-8-sig",
+                            compression=_compression(path))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte offset {exc.start}); expected a CSV file "
+                        "of numbers") from exc
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         where = f"line {found[2]} has {found[3]} columns" if found else f"a row has the wrong number of columns ({exc})"
@@ -218,7 +250,7 @@ def _diagnose_csv(path: Path, has_header: bool, offset: int) -> None:
     import pandas as pd
 
     frame = pd.read_csv(path, header=0 if has_header else None, dtype=str, keep_default_na=False,
-                        na_filter=False, skip_blank_lines=True)
+                        na_filter=False, skip_blank_lines=True, encoding="utf-8-sig", compression=_compression(path))
     text = frame.to_numpy(dtype=str)
     for row, col in np.argwhere(np.char.str_len(np.char.strip(text)) == 0):
         # pandas pads rows shorter than the first with "": tell them from empty cells.
@@ -247,6 +279,14 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, source: str) -> Split:
     if len(images) != len(labels):
         raise DataError(f"{source}: {len(images)} images but {len(labels)} labels; expected one label per image")
     for name, array, high in (("images", images, 255), ("labels", labels, 9)):
+        if array.dtype.kind not in "iufb":
+            raise DataError(f"{source}: {name} have dtype {array.dtype}; expected whole numbers 0..{high}")
+        if array.dtype.kind == "f":
+            bad = ~np.isfinite(array) | (array != np.round(array))
+            if bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise DataError(f"{source}: {name}{list(where)} is {array[where]!r}, not a whole number; expected "
+                                f"whole numbers 0..{high}")
         if array.size and (array.min() < 0 or array.max() > high):
             raise DataError(f"{source}: {name} range over {array.min()}..{array.max()}; expected 0..{high}")
     return images.astype(np.uint8, copy=False), labels.astype(np.uint8, copy=False)
@@ -289,14 +329,18 @@ def _load_npz(path: Path) -> tuple[Split, Split]:
     """Load Keras' ``mnist.npz`` layout: x_train, y_train, x_test, y_test."""
     try:
         npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # not a zip of arrays, or a damaged one
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip of arrays, empty, or damaged
         raise DataError(f"{path}: not a readable .npz file of arrays ({exc})") from exc
     with npz:
         missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
         if missing:
             raise DataError(f"{path}: missing arrays {sorted(missing)}; expected x_train, y_train, x_test, y_test")
-        train = _check_pair(npz["x_train"], npz["y_train"], f"{path} (train)")
-        test = _check_pair(npz["x_test"], npz["y_test"], f"{path} (test)")
+        try:
+            arrays = {name: npz[name] for name in ("x_train", "y_train", "x_test", "y_test")}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DataError(f"{path}: an array could not be read ({exc}); the file is damaged") from exc
+        train = _check_pair(arrays["x_train"], arrays["y_train"], f"{path} (train)")
+        test = _check_pair(arrays["x_test"], arrays["y_test"], f"{path} (test)")
     return train, test
 
 

@@ -30,6 +30,10 @@ def _grayscale(source: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]
         if not (np.issubdtype(source.dtype, np.number) or source.dtype == np.bool_):
             raise DigitImageError(f"array: expected numbers (pixel values), got dtype {source.dtype}")
         image = np.asarray(source, dtype=np.float64)
+        if source.dtype == np.bool_ or (source.dtype.kind == "f" and image.size and np.nanmax(image) <= 1.0):
+            image = image * 255  # 0..1 (what plt.imread and x / 255 give) as 0..255
+        elif source.dtype in (np.uint16, np.int32, np.int64, np.uint32) and image.size and np.nanmax(image) > 255:
+            image = image * (255 / 65535)  # 16-bit pixels
         if image.ndim == 3 and image.shape[-1] in (3, 4):
             image = image[..., :3].mean(axis=-1)
         if image.ndim != 2:
@@ -40,13 +44,15 @@ def _grayscale(source: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]
         return image, "array"
     import warnings
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(source)
     if path.is_dir():
         raise DigitImageError(f"{path}: is a folder; expected a PNG or JPEG file of one digit")
     if not path.exists():
         raise DigitImageError(f"{path}: no such file")
+    if not path.is_file():  # a pipe or a device would be read forever
+        raise DigitImageError(f"{path}: not a regular file; expected a PNG or JPEG file of one digit")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image is refused, not read
@@ -56,6 +62,9 @@ def _grayscale(source: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]
                     raise DigitImageError(f"{path}: {width}x{height} pixels is too large for one digit (at most "
                                           f"{MAX_PIXELS:,} pixels); scale it down or crop it to the digit")
                 picture.load()
+                picture = ImageOps.exif_transpose(picture)  # a photo stored turned, with an orientation tag
+                if picture.mode.startswith("I;16") or picture.mode in ("I", "F"):
+                    return _wide_gray(np.asarray(picture, dtype=np.float64), picture.mode), str(path)
                 if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
                     background = Image.new("RGBA", picture.size, "white")  # transparent drawings: ink on white
                     picture = Image.alpha_composite(background, picture.convert("RGBA"))
@@ -67,6 +76,25 @@ def _grayscale(source: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]
                               "or drawing of one digit") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DigitImageError(f"{path}: not a readable image ({exc}); expected a PNG or JPEG of one digit") from exc
+
+
+def _wide_gray(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """16-bit, 32-bit and floating-point gray pixels as 0..255."""
+    if mode.startswith("I;16"):
+        return pixels * (255 / 65535)
+    top = float(np.nanmax(pixels)) if pixels.size else 0.0
+    if mode == "F" and top <= 1.0:
+        return pixels * 255
+    return pixels * (255 / 65535) if top > 255 else pixels
+
+
+def _threshold(threshold: object) -> float:
+    import numbers
+
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 < float(threshold) < 1:
+        raise DigitImageError(f"threshold: expected a number between 0 and 1 (a fraction of the brightest ink); "
+                              f"got {threshold!r}")
+    return float(threshold)
 
 
 def prepare_digit(source: str | os.PathLike | np.ndarray, *, threshold: float = 0.25) -> np.ndarray:
@@ -89,6 +117,7 @@ def prepare_steps(source: str | os.PathLike | np.ndarray, *, threshold: float = 
     from PIL import Image
     from scipy import ndimage
 
+    threshold = _threshold(threshold)
     gray, name = _grayscale(source)
     steps = {"grayscale": gray}
     if min(gray.shape) < 8:

@@ -254,7 +254,7 @@ def _save(trained: Trained) -> None:
     meta = {"config": dataclasses.asdict(trained.config), "history": trained.history,
             "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy}
     entry = cache.save(trained.config.key(), meta, {_MODEL_FILE: trained.model.save})
-    trained.path = entry.file(_MODEL_FILE)
+    trained.path = entry.file(_MODEL_FILE) if entry is not None else None
 
 
 def shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=cache.warn) -> Trained | None:

@@ -259,8 +259,10 @@ def test_the_training_code_is_in_the_key(monkeypatch):
     config = TrainConfig(model="report", train_size=1000, epochs=2)
     key = config.key()
     text = resources.files("mnistlab").joinpath("training.py").read_text()
-    real = cache.code_digest
-    monkeypatch.setattr(cache, "code_digest", lambda *objs: real(*[o + "# edited" if o == text else o for o in objs]))
+    assert "shuffle=True" in text
+    real = cache.functions_digest  # an edit inside train(): the key changes
+    monkeypatch.setattr(cache, "functions_digest", lambda source, names: real(source.replace("shuffle=True",
+                                                                                              "shuffle=False"), names))
     assert config.key() != key
 
 
