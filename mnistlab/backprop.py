@@ -338,10 +338,10 @@ def deep_mlp(depth: int = 20, width: int = 64, activation: str = "sigmoid", batc
 
 
 def gradient_norms(network: Network, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The norm of the loss's gradient for each Dense layer's kernel, first layer first (one batch)."""
+    """The norm of the loss's gradient for each Conv2D and Dense layer's kernel, first layer first (one batch)."""
     network.loss_and_gradients(x, labels)
     return np.array([float(np.linalg.norm(layer.grads["kernel"])) for layer in network.layers
-                     if isinstance(layer, Dense)])
+                     if isinstance(layer, (Conv2D, Dense))])
 
 
 def from_keras(model, seed: int = 0) -> Network:
