@@ -103,6 +103,20 @@ def share_the_cores(environ: dict = os.environ) -> None:
 share_the_cores()
 
 
+def _own_data_folder() -> None:
+    """Exercises solved by the tests and the kernels they start are kept in a temporary data folder of this run,
+    never in the user's own progress (``$MNISTLAB_DATA`` kept when set)."""
+    if not os.environ.get("MNISTLAB_DATA"):
+        import atexit
+
+        folder = tempfile.mkdtemp(prefix="mnistlab-test-data-")
+        os.environ["MNISTLAB_DATA"] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
+_own_data_folder()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Unit tests and nbval first, then the solved course, then the browser tests (a stable sort)."""
     items.sort(key=lambda item: 2 if item.get_closest_marker("e2e") else 1 if item.get_closest_marker("solutions")

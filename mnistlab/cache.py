@@ -150,6 +150,12 @@ def _check(folder: Path, key: str, required: Iterable[str] = (), matches: Mappin
     missing = [name for name in required if name not in meta]
     if missing:
         return f"{_META} lacks {missing}", None
+    if isinstance(required, Mapping):
+        for name, kind in required.items():
+            value = meta[name]
+            if not isinstance(value, kind) or isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple)
+                                                                                     else (kind,)):
+                return f"{_META} has {name} of type {type(value).__name__}; expected {_type_names(kind)}", None
     for name, expected in (matches or {}).items():
         if meta.get(name) != expected:
             return f"its {name} differs from the one asked for", None
@@ -162,12 +168,16 @@ def _check(folder: Path, key: str, required: Iterable[str] = (), matches: Mappin
     return None, record
 
 
-def load(key: str, *, required: Iterable[str] = (), matches: Mapping | None = None,
-         log: Callable[[str], None] = warn) -> Entry | None:
+def _type_names(kind) -> str:
+    return " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+
+def load(key: str, *, required: Iterable[str] | Mapping[str, type | tuple[type, ...]] = (),
+         matches: Mapping | None = None, log: Callable[[str], None] = warn) -> Entry | None:
     """The cache entry for ``key``, or ``None`` (a miss) when there is none or it cannot be used.
 
-    ``required`` names the metadata fields the entry must have, ``matches`` the values some of them
-    must equal. An entry that exists but cannot be used is reported in one line through ``log`` (by
+    ``required`` names the metadata fields the entry must have (a mapping also gives each field's type,
+    as ``isinstance`` takes it), ``matches`` the values some of them must equal. An entry that exists but cannot be used is reported in one line through ``log`` (by
     default on stderr); the caller computes it again and :func:`save` replaces it.
     """
     folder = cache_dir() / key

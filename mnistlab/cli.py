@@ -32,6 +32,10 @@ def _data(args: argparse.Namespace) -> int:
 def _course(args: argparse.Namespace) -> int:
     from mnistlab.course import run_course
 
+    if args.timeout < 1:
+        raise MnistlabError(f"--timeout: expected at least 1 second a cell; got {args.timeout}")
+    if not args.in_place and args.build.exists() and not args.build.is_dir():
+        raise MnistlabError(f"--build: {args.build} is a file; expected a folder for the executed copies")
     build = None if args.in_place else args.build
     if args.solutions and args.in_place:
         raise MnistlabError("--solutions with --in-place would write the solutions into your notebooks; "
@@ -73,6 +77,8 @@ def _baselines(args: argparse.Namespace) -> int:
 
     if not 1 <= args.train_size <= 60_000:
         raise MnistlabError(f"--train-size: expected a whole number from 1 to 60,000; got {args.train_size}")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise MnistlabError(f"--seed: expected a whole number from 0 to {2**32 - 1:,}; got {args.seed}")
     models = {**baselines.report_models(seed=args.seed), **(baselines.pca_models(seed=args.seed) if args.pca else {})}
     if args.models:
         unknown = [m for m in args.models if m not in models]
@@ -138,18 +144,21 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from mnistlab.photo import DigitImageError, prepare_digit
 
+    _config(args)  # bad options are said before any image is read
+    digits, status = {}, 0
+    for path in args.images:  # every image read before TensorFlow loads: its problems are said at once
+        try:
+            digits[path] = prepare_digit(path)
+        except DigitImageError as exc:  # this image only: the others are still predicted
+            print(f"cannot read a digit: {exc}", file=sys.stderr)
+            status = 1
+    if not digits:
+        return status
     trained = _trained(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
     if not args.quiet:
         print(f"{trained.config.model} model: {100 * trained.test_accuracy:.2f}% test accuracy, trained in "
               f"{trained.train_seconds:.0f} s", file=sys.stderr)
-    status = 0
-    for path in args.images:
-        try:
-            digit = prepare_digit(path)
-        except DigitImageError as exc:  # this image only: the others are still predicted
-            print(f"cannot read a digit: {exc}", file=sys.stderr)
-            status = 1
-            continue
+    for path, digit in digits.items():
         probabilities = trained.model.predict(digit[None, :, :, None], verbose=0)[0]
         best = int(probabilities.argmax())
         ranked = ", ".join(f"{d}: {100 * probabilities[d]:.1f}%" for d in probabilities.argsort()[::-1][:3])
@@ -281,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     2 (bad options or input, said in one line on stderr)."""
     args = build_parser().parse_args(argv)
     try:
+        from mnistlab.runtime import default_threads
+
+        default_threads()  # a bad $MNISTLAB_THREADS is said before any work starts
         return args.func(args)
     except MnistlabError as exc:
         print(f"mnistlab {args.command}: {exc}", file=sys.stderr)

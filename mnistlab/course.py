@@ -81,12 +81,16 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
     if solutions and out_dir is None:
         raise MnistlabError("solutions: the notebooks filled with their solutions are written to a build folder, "
                             "never over the sources (drop --in-place)")
-    nb = nbformat.read(source, as_version=4)
-    if solutions:
-        fill_solutions(nb)
+    start = time.perf_counter()
+    try:
+        nb = nbformat.read(source, as_version=4)
+        if solutions:
+            fill_solutions(nb)
+    except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, an unknown exercise: this notebook fails
+        return NotebookRun(source, None, None, time.perf_counter() - start,
+                           f"not a readable notebook: {type(exc).__name__}: {exc}"[:300])
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, extra_arguments=["--log-level=ERROR"],
                             resources={"metadata": {"path": str(source.parent)}})
-    start = time.perf_counter()
     error = None
     env = {**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
     env[SOLUTIONS_ENV] = "1" if solutions else "0"
@@ -96,15 +100,19 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
         error = _error_summary(exc)
     seconds = time.perf_counter() - start
     target = source if out_dir is None else out_dir / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, target)
     html_path = None
-    if html:
-        from nbconvert import HTMLExporter
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+        if html:
+            from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter().from_notebook_node(nb)
-        html_path = (out_dir if out_dir is not None else source.parent) / f"{source.stem}.html"
-        html_path.write_text(body, encoding="utf-8")
+            body, _ = HTMLExporter().from_notebook_node(nb)
+            html_path = (out_dir if out_dir is not None else source.parent) / f"{source.stem}.html"
+            html_path.write_text(body, encoding="utf-8")
+    except OSError as exc:
+        return NotebookRun(source, None, None, seconds, error or f"ran, but cannot write {exc.filename or target} "
+                                                                  f"({exc.strerror or exc})")
     return NotebookRun(source, target, html_path, seconds, error)
 
 

@@ -285,8 +285,8 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, source: str) -> Split:
             bad = ~np.isfinite(array) | (array != np.round(array))
             if bad.any():
                 where = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise DataError(f"{source}: {name}{list(where)} is {array[where]!r}, not a whole number; expected "
-                                f"whole numbers 0..{high}")
+                raise DataError(f"{source}: {name}{list(where)} is {array[where].item()!r}, not a whole number; "
+                                f"expected whole numbers 0..{high}")
         if array.size and (array.min() < 0 or array.max() > high):
             raise DataError(f"{source}: {name} range over {array.min()}..{array.max()}; expected 0..{high}")
     return images.astype(np.uint8, copy=False), labels.astype(np.uint8, copy=False)

@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.errors import MnistlabError
 from mnistlab.runtime import cpu_name
 
-__all__ = ["ENV", "SHIPPED", "enabled", "folder", "path", "read", "same_training", "weights", "write"]
+__all__ = ["ENV", "SHIPPED", "PretrainedError", "arrays_digest", "enabled", "folder", "path", "read", "same_training",
+           "weights", "write"]
 
 #: Set to 0 to train every model instead of taking the shipped weights.
 ENV = "MNISTLAB_PRETRAINED"
@@ -33,6 +35,22 @@ ENV = "MNISTLAB_PRETRAINED"
 SHIPPED = ("best", "robust")
 
 _META = "meta"
+
+
+class PretrainedError(MnistlabError):
+    """A shipped weights file that cannot be used (damaged, changed, or holding non-finite numbers)."""
+
+
+def arrays_digest(arrays: Sequence[np.ndarray]) -> str:
+    """A SHA-256 of weight arrays: their order, dtypes, shapes and bytes."""
+    import hashlib
+
+    hasher = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        hasher.update(f"{array.dtype.str}{array.shape}".encode())
+        hasher.update(array.tobytes())
+    return hasher.hexdigest()
 
 
 def enabled() -> bool:
@@ -51,12 +69,19 @@ def path(name: str) -> Path:
 
 
 def read(name: str) -> dict | None:
-    """The record of a shipped model (what trained it and how it scored), or ``None`` if none is shipped."""
+    """The record of a shipped model (what trained it and how it scored), or ``None`` if none is shipped.
+    Raises :class:`PretrainedError` (one line) for a file that cannot be read."""
     file = path(name)
     if not file.is_file():
         return None
-    with np.load(file, allow_pickle=False) as data:
-        return json.loads(str(data[_META]))
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            record = json.loads(str(data[_META]))
+    except Exception as exc:  # noqa: BLE001 - truncated, not a zip, no record: the file is damaged
+        raise PretrainedError(f"{file}: damaged ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(record, dict) or not isinstance(record.get("arrays"), int):
+        raise PretrainedError(f"{file}: its record is not a shipped model's")
+    return record
 
 
 def same_training(record: dict, identity: dict) -> bool:
@@ -68,10 +93,22 @@ def same_training(record: dict, identity: dict) -> bool:
 
 
 def weights(name: str) -> list[np.ndarray]:
-    """The shipped weight arrays of a model, in the order of Keras' ``model.get_weights()``."""
-    with np.load(path(name), allow_pickle=False) as data:
-        count = json.loads(str(data[_META]))["arrays"]
-        return [data[f"w{i:03d}"] for i in range(count)]
+    """The shipped weight arrays of a model, in the order of Keras' ``model.get_weights()``, checked against the
+    SHA-256 in its record and for finite values; raises :class:`PretrainedError` (one line) otherwise."""
+    file = path(name)
+    record = read(name)
+    if record is None:
+        raise PretrainedError(f"{file}: no such file")
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            arrays = [data[f"w{i:03d}"] for i in range(record["arrays"])]
+    except Exception as exc:  # noqa: BLE001 - a missing or damaged array
+        raise PretrainedError(f"{file}: damaged ({type(exc).__name__}: {exc})") from exc
+    if record.get("sha256") != arrays_digest(arrays):
+        raise PretrainedError(f"{file}: its weights do not match the SHA-256 of its record (changed or damaged)")
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise PretrainedError(f"{file}: its weights hold NaN or infinite values")
+    return arrays
 
 
 def write(name: str, arrays: Sequence[np.ndarray], record: dict, *, target: Path | None = None) -> Path:
@@ -80,7 +117,10 @@ def write(name: str, arrays: Sequence[np.ndarray], record: dict, *, target: Path
     The record gains the number of arrays and the machine it was written on.
     """
     target = path(name) if target is None else target
-    record = {**record, "arrays": len(arrays),
+    arrays = [np.asarray(a) for a in arrays]
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise PretrainedError(f"{name}: the weights hold NaN or infinite values; not shipped")
+    record = {**record, "arrays": len(arrays), "sha256": arrays_digest(arrays),
               "machine": f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial.npz")

@@ -36,7 +36,9 @@ def default_threads() -> int:
     if not value:
         return os.cpu_count() or 1
     if not (value.isascii() and value.isdigit()) or int(value) < 1:
-        raise ValueError(f"${THREADS_ENV}: expected a whole number of threads from 1 up, got {value!r}")
+        from mnistlab.errors import MnistlabError
+
+        raise MnistlabError(f"${THREADS_ENV}: expected a whole number of threads from 1 up, got {value!r}")
     return int(value)
 
 

@@ -216,7 +216,7 @@ def cached(config: TrainConfig, model=None, *, progress: bool = True, print_fn=p
             print_fn(f"this model is not the {config.model} recipe's: it is trained, not taken from the cache")
         return None
     key = config.key()
-    entry = cache.load(key, required=("history", "train_seconds", "test_accuracy"),
+    entry = cache.load(key, required={"history": dict, "train_seconds": (int, float), "test_accuracy": (int, float)},
                        matches={"config": dataclasses.asdict(config)}, log=warn)
     if entry is None:
         return None
@@ -267,15 +267,23 @@ def shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=
 
     if not pretrained.enabled() or config.model not in pretrained.SHIPPED or config != DEFAULTS[config.model]:
         return None
-    record = pretrained.read(config.model)
+    try:
+        record = pretrained.read(config.model)
+    except pretrained.PretrainedError as exc:
+        warn(f"pretrained: not using it: {exc}; training instead")
+        return None
     if record is None:
         return None
     if not pretrained.same_training(record, config.identity()):
         warn(f"pretrained: not using {pretrained.path(config.model)}: it was trained from another version of "
              f"the {config.model} recipe or its code (python scripts/ship_pretrained.py trains it again)")
         return None
+    try:
+        arrays = pretrained.weights(config.model)
+    except pretrained.PretrainedError as exc:
+        warn(f"pretrained: not using it: {exc}; training instead")
+        return None
     model = build(config)
-    arrays = pretrained.weights(config.model)
     if [a.shape for a in arrays] != [tuple(w.shape) for w in model.weights]:
         warn(f"pretrained: not using {pretrained.path(config.model)}: its arrays do not fit the model")
         return None

@@ -90,6 +90,7 @@ def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monke
     from mnistlab.exercises import exercise
 
     monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "data"))
     folder = tmp_path / "notebooks"
     folder.mkdir()
     setup = "from mnistlab.exercises import exercise"
@@ -109,7 +110,7 @@ def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monke
     assert not results[1].ok and "ExerciseFailed" in results[1].error and "you forgot the + 1" in results[1].error
     from mnistlab.exercises import solved as solved_keys
 
-    assert set(solved_keys()) == {"02.1", "03.3"}  # the kernels wrote the progress into this test's cache
+    assert set(solved_keys()) == {"02.1", "03.3"}  # the kernels wrote the progress into this test's data folder
     assert main(["course", "--notebooks", str(folder), "--solutions", "--in-place"]) == 2
 
 
