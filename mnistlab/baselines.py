@@ -29,6 +29,7 @@ __all__ = [
     "pca_models",
     "predict",
     "report_models",
+    "validation_accuracy",
 ]
 
 #: The test accuracies the report gives for its models (20,000 training digits, the 10,000 test digits).
@@ -148,19 +149,25 @@ def compare(models: Mapping, x_train: np.ndarray, y_train: np.ndarray, x_test: n
 
 
 def display_table(table, reference: Mapping[str, float] | None = None):
-    """A :func:`compare` table rounded for reading: accuracy in %, seconds, MB.
+    """A :func:`compare` table rounded for reading: accuracy in %, seconds, MB. A table of
+    :func:`load_or_compare` that has the validation digits' accuracy shows it as "validation %", and the
+    test digits' as "test %".
 
     With ``reference`` (model name -> accuracy, such as :data:`REPORT_ACCURACY`), the reference
     accuracy and our difference from it in percentage points stand beside ours.
     """
     import pandas as pd
 
-    out = pd.DataFrame({"train digits": table["train digits"].astype(int),
-                        "accuracy %": (100 * table["accuracy"]).round(2)}, index=table.index)
+    out = pd.DataFrame({"train digits": table["train digits"].astype(int)}, index=table.index)
+    accuracy = "accuracy %"
+    if "val_accuracy" in table:  # a table of load_or_compare: the validation digits' accuracy, then the test digits'
+        out["validation %"] = (100 * table["val_accuracy"]).round(2)
+        accuracy = "test %"
+    out[accuracy] = (100 * table["accuracy"]).round(2)
     if reference is not None:
         report = pd.Series({name: 100 * reference[name] for name in table.index if name in reference}, dtype=float)
         out["report %"] = report.reindex(table.index)
-        out["difference (points)"] = (out["accuracy %"] - out["report %"]).round(2)
+        out["difference (points)"] = (out[accuracy] - out["report %"]).round(2)
     out["fit s"] = table["fit_s"].round(1)
     out["predict s"] = table["predict_s"].round(1)
     out["size MB"] = table["size_mb"].round(1)
@@ -211,11 +218,23 @@ def load_or_curve(sizes: Iterable[int], *, skip: Mapping[str, int] | None = None
     return _long_table(parts)
 
 
-def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, seed: int = 42,
-                    exclude: Iterable[str] = (), progress: bool = True, warn: Callable[[str], None] = cache.warn):
-    """The :func:`compare` table of the report's models (or, with ``pca=True``, the PCA pipelines) on
-    the first ``train_size`` training digits and the test digits, and each model's predictions.
-    ``exclude`` leaves models out by name (a slow fit).
+def validation_accuracy(models: Mapping, x_val: np.ndarray, y_val: np.ndarray) -> dict:
+    """The accuracy of each fitted model on held-out validation digits (model name -> accuracy): the score
+    to make choices on (which model, how many PCA components), leaving the test digits for the final numbers."""
+    x = features(x_val)
+    return {name: float(np.mean(predict(model, x) == y_val)) for name, model in models.items()}
+
+
+def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, n_components: int = 50,
+                    seed: int = 42, exclude: Iterable[str] = (), progress: bool = True,
+                    warn: Callable[[str], None] = cache.warn):
+    """The :func:`compare` table of the report's models (or, with ``pca=True``, the PCA pipelines to
+    ``n_components`` dimensions) on the first ``train_size`` training digits and the test digits, and
+    each model's predictions. ``exclude`` leaves models out by name (a slow fit).
+
+    Up to 50,000 training digits the table also has ``val_accuracy``: each fitted model's accuracy on
+    the validation digits, the last :data:`mnistlab.recipes.VALIDATION_DIGITS` training digits, which
+    it did not train on (:func:`validation_accuracy`).
 
     Computed once and kept in the user's cache (:mod:`mnistlab.cache`) under a key made of the
     models' settings, the code that fits and scores them and the library versions, so that notebook
@@ -225,19 +244,22 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
     import pandas as pd
 
     from mnistlab.data import load_mnist
+    from mnistlab.recipes import VALIDATION_DIGITS
 
-    models = pca_models(seed=seed) if pca else report_models(seed=seed)
+    models = pca_models(n_components, seed=seed) if pca else report_models(seed=seed)
     unknown = set(exclude) - set(models)
     if unknown:
         raise ValueError(f"exclude: {sorted(unknown)} are not among the models {list(models)}")
     models = {name: model for name, model in models.items() if name not in set(exclude)}
     if not 1 <= train_size <= 60_000:
         raise ValueError(f"train_size: expected 1 to 60,000 training digits, got {train_size}")
+    validates = train_size <= 60_000 - VALIDATION_DIGITS
     identity = {"train_size": train_size, "models": {name: repr(m) for name, m in models.items()},
                 "code": cache.code_digest(features, predict, evaluate, compare),
+                "validation": [VALIDATION_DIGITS, cache.code_digest(validation_accuracy)] if validates else None,
                 "versions": cache.versions("mnistlab", "scikit-learn", "numpy", "pandas")}
     key = f"baselines-{'pca' if pca else 'report'}-n{train_size}-s{seed}-{cache.digest(identity)}"
-    entry = cache.load(key, required=("table", "predictions"), log=warn)
+    entry = cache.load(key, required={"table": dict, "predictions": dict}, log=warn)
     if entry is not None:
         try:
             table = pd.DataFrame(**entry.meta["table"])
@@ -245,6 +267,9 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
             predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in entry.meta["predictions"].items()}
             if set(predictions) != set(table.index) or any(p.shape != (10_000,) for p in predictions.values()):
                 raise ValueError("the predictions do not match the table's models and the 10,000 test digits")
+            if validates != ("val_accuracy" in table):
+                raise ValueError("the validation accuracy is missing" if validates else "a validation accuracy "
+                                 "is there, yet the models trained on the validation digits")
             return table, predictions
         except (TypeError, ValueError, KeyError) as exc:
             warn(f"cache: ignoring {entry.folder}: its table cannot be read ({exc}); computing it again")
@@ -252,6 +277,9 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, s
     predictions: dict = {}
     table = compare(models, x_train[:train_size], y_train[:train_size], x_test, y_test, predictions=predictions,
                     progress=progress)
+    if validates:
+        scores = validation_accuracy(models, x_train[-VALIDATION_DIGITS:], y_train[-VALIDATION_DIGITS:])
+        table["val_accuracy"] = pd.Series(scores)
     cache.save(key, {"table": table.to_dict(orient="split"),
                      "predictions": {name: p.tolist() for name, p in predictions.items()}})
     return table, predictions
