@@ -166,7 +166,7 @@ def test_max_pool_backward_cases_separate_row_first_from_column_first_ties():
 def test_a_softmax_that_overflows_fails_the_loss_exercise():
     from mnistlab.exercises.cnn import _naive
 
-    ex = exercises.exercise("05.3")
+    ex = exercises.exercise("05.4")
     result = ex.feedback(_naive)
     assert not result.correct and result.mistake == "overflow"
 
