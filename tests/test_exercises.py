@@ -14,6 +14,7 @@ from mnistlab.exercises import beyond, core
 
 ALL = exercises.all_exercises()
 NEEDS_THE_BEST_CNN = {"08.1"}  # its check reads the cached best CNN: tested below with a stand-in
+TRAINS_A_CNN = {"05.5"}  # its solution trains for about a minute: run once, in the solutions test
 
 
 @pytest.fixture(autouse=True)
@@ -60,10 +61,16 @@ def test_messages_are_distinct_and_every_exercise_has_a_hint_and_a_solution(caps
     for key, ex in ALL.items():
         assert len({m.message for m in ex.mistakes}) == len(ex.mistakes), key
         assert ex.question and ex.hint_text and "answer =" in ex.solution_code, key
+        assert len(ex.hints) >= 2, f"{key}: hints come in steps (a nudge first, then more)"
+        core._HINTS_GIVEN.pop(key, None)
         ex.hint()
+        first = capsys.readouterr().out
+        ex.hint()
+        second = capsys.readouterr().out
         ex.solution()
         out = capsys.readouterr().out
-        assert out.startswith(f"Hint ({key}): ") and f"Solution ({key}):\n" in out
+        assert first.startswith(f"Hint ({key}) (hint 1 of {len(ex.hints)}") and ex.hints[0] in first, key
+        assert ex.hints[1] in second and f"Solution ({key}):\n" in out, key
 
 
 def test_an_unanswered_exercise_says_not_yet_and_never_raises(capsys):
@@ -75,13 +82,17 @@ def test_an_unanswered_exercise_says_not_yet_and_never_raises(capsys):
 
 
 def test_a_right_answer_is_recorded_and_listed_in_the_progress(capsys):
-    exercises.exercise("02.1").check(12)
-    exercises.exercise("02.1").check(12)
+    ex = exercises.exercise("02.1")
+    namespace = notebook_namespace()
+    exec(ex.solution_code, namespace)  # noqa: S102 - the package's own solution code
+    ex.check(namespace["answer"])
+    ex.check(namespace["answer"])
     assert "\u2714 Correct" in capsys.readouterr().out
     assert list(exercises.solved()) == ["02.1"]
     done = exercises.progress()
     out = capsys.readouterr().out
-    assert list(done) == ["02.1"] and "02: 1/3  [x] 02.1 an output size" in out
+    in_02 = sum(key.startswith("02.") for key in ALL)
+    assert list(done) == ["02.1"] and f"02: 1/{in_02}  [x] 02.1 {ex.title}" in out
     assert f"solved 1 of {len(ALL)} exercises" in out
 
 
@@ -137,6 +148,8 @@ def test_the_unsolved_cells_run_and_say_not_yet_and_the_solved_ones_pass(capsys)
         exec(ex.cell(), namespace)  # noqa: S102 - the notebook's own cell
         out = capsys.readouterr().out
         assert out.startswith(f"{key} {ex.title}: Not yet: "), out
+        if key in TRAINS_A_CNN:
+            continue  # its solution passes in test_the_reference_solution_passes_its_check
         exec(ex.cell(solved=True), namespace)  # noqa: S102
         assert "\u2714 Correct" in capsys.readouterr().out, key
     assert exercises.exercise("01.2").cell().startswith('# EXERCISE 01.2: replace ... with your answer, then run '

@@ -23,12 +23,21 @@ def shows_a_widget(cell) -> bool:
     return any(WIDGET_VIEW in out.get("data", {}) for out in cell.get("outputs", []))
 
 
+#: Exercises whose solution trains a CNN for about a minute: their cells run unsolved here (their solution runs in
+#: tests/test_exercises.py, which needs nothing but its own imports).
+TRAINS_A_CNN = {"05.5"}
+
+
 def restart_cells(path: Path) -> tuple[nbformat.NotebookNode, list[int]]:
     """The notebook with its exercises solved, and the indices of the cells to run after its first code cell:
     the exercise cells and the cells that show a widget, in order."""
     nb = nbformat.read(path, as_version=4)
     widgets = {i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and shows_a_widget(cell)}
+    unsolved = {i: cell.source for i, cell in enumerate(nb.cells)
+                if cell.cell_type == "code" and any(f'exercise("{key}")' in cell.source for key in TRAINS_A_CNN)}
     fill_solutions(nb)
+    for i, source in unsolved.items():
+        nb.cells[i].source = source
     exercises = {i for i, cell in enumerate(nb.cells)
                  if cell.cell_type == "code" and cell.source.startswith("# EXERCISE ")}
     return nb, sorted(widgets | exercises)
