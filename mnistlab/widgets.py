@@ -200,6 +200,42 @@ class _Explorer:
         mark = "" if ok else "&#9888; "
         self.status.value = f"<span style='color:{colour}'>{mark}{html.escape(text)}</span>"
 
+    def update(self) -> None:  # pragma: no cover - each explorer defines it
+        raise NotImplementedError
+
+    def _show(self, panels: list[tuple[object, object, str, np.ndarray, dict]]) -> None:
+        """Draw each (image widget, title widget, title, array, colours) panel and remember it for figure()."""
+        self._views = [(title, array, colours) for _, _, title, array, colours in panels]
+        self._arrays = {id(image): array for image, _, _, array, _ in panels}
+        for image, label, title, array, colours in panels:
+            image.value = to_png(array, size=_SIZE, **colours)
+            if label is not None:
+                label.value = f"<b>{html.escape(title)}</b>"
+
+    def figure(self):
+        """A static matplotlib figure of the panels as they are now, with the status line as its title."""
+        import matplotlib.pyplot as plt
+
+        from mnistlab.render import to_rgb
+
+        fig, axes = plt.subplots(1, len(self._views), figsize=(3.2 * len(self._views), 3.6))
+        for ax, (title, array, colours) in zip(np.atleast_1d(axes), self._views, strict=True):
+            ax.imshow(to_rgb(array, **colours), interpolation="nearest")
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.suptitle(textwrap.fill(self.status_text, 50 * len(self._views)), fontsize=9)
+        fig.tight_layout()
+        return fig
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class _SumExplorer(_Explorer):
+    """An explorer of a convolution: a click on an output pixel (or :meth:`select`) shows the window, the kernel
+    and the products behind it."""
+
     def select(self, row: int, col: int) -> OutputSum:
         """Show where output[row, col] comes from (what a click on that output pixel does)."""
         self._cell = (row, col)
@@ -247,39 +283,8 @@ class _Explorer:
         self.sum_panel = w.HTML()
         self.sum_panel.add_class("mnistlab-sum")
 
-    def update(self) -> None:  # pragma: no cover - each explorer defines it
-        raise NotImplementedError
 
-    def _show(self, panels: list[tuple[object, object, str, np.ndarray, dict]]) -> None:
-        """Draw each (image widget, title widget, title, array, colours) panel and remember it for figure()."""
-        self._views = [(title, array, colours) for _, _, title, array, colours in panels]
-        self._arrays = {id(image): array for image, _, _, array, _ in panels}
-        for image, label, title, array, colours in panels:
-            image.value = to_png(array, size=_SIZE, **colours)
-            if label is not None:
-                label.value = f"<b>{html.escape(title)}</b>"
-
-    def figure(self):
-        """A static matplotlib figure of the panels as they are now, with the status line as its title."""
-        import matplotlib.pyplot as plt
-
-        from mnistlab.render import to_rgb
-
-        fig, axes = plt.subplots(1, len(self._views), figsize=(3.2 * len(self._views), 3.6))
-        for ax, (title, array, colours) in zip(np.atleast_1d(axes), self._views, strict=True):
-            ax.imshow(to_rgb(array, **colours), interpolation="nearest")
-            ax.set_title(title, fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        fig.suptitle(textwrap.fill(self.status_text, 50 * len(self._views)), fontsize=9)
-        fig.tight_layout()
-        return fig
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-
-class ConvolutionExplorer(_Explorer):
+class ConvolutionExplorer(_SumExplorer):
     """Pick a digit and a kernel preset, or edit the 3x3 kernel cell by cell; see input, kernel, output.
 
     ``explorer.kernel`` is the kernel shown, ``explorer.output`` the convolution (valid padding,
@@ -366,7 +371,7 @@ class ConvolutionExplorer(_Explorer):
                          f"{self.output.min():.2f} to {self.output.max():.2f} (blue < 0 < red)")
 
 
-class PaddingStrideExplorer(_Explorer):
+class PaddingStrideExplorer(_SumExplorer):
     """Kernel size, zero padding and stride on a real digit, tied together: padding <= kernel size - 1.
 
     Shows the padded input (padding tinted blue) and the output with its shape. A configuration

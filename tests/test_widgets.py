@@ -263,3 +263,10 @@ def test_transform_explorer_changes_the_digit_and_reads_both_versions():
     assert {"mnistlab-explorer", "mnistlab-transform"} <= set(ex.widget._dom_classes)
     with pytest.raises(ValueError, match="transform: expected one of shift right, .*; got 'zoom'"):
         TransformExplorer(quarter_reader, dot, transform="zoom")
+
+
+def test_only_the_convolution_explorers_select_an_output_pixel():
+    from mnistlab.widgets import ConvolutionExplorer, PaddingStrideExplorer, PoolingExplorer, TransformExplorer
+
+    assert hasattr(ConvolutionExplorer, "select") and hasattr(PaddingStrideExplorer, "select")
+    assert not hasattr(PoolingExplorer, "select") and not hasattr(TransformExplorer, "select")
