@@ -1,6 +1,6 @@
 """Trained weights shipped with the course: the slow models need no training on a learner's machine.
 
-The best and the robust CNN take minutes to train on a laptop (8 minutes each on a slow 2-core one).
+The best and the robust CNN take minutes to train on a laptop.
 ``python scripts/ship_pretrained.py`` trains them, seeded, exactly as ``mnistlab train`` does, and
 writes ``mnistlab/pretrained/NAME.npz``: the weights and a record of what trained them (the config,
 the recipe, the digests of the builder's and the training code, the library versions, the machine,

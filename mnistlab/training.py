@@ -185,7 +185,8 @@ def is_recipe(config: TrainConfig, model) -> bool:
 
 
 def train(config: TrainConfig, *, progress: bool = True, print_fn=print) -> Trained:
-    """Train a model for a config (seeded: the same config gives the same model on this machine)."""
+    """Train a model for a config (seeded: the same config gives the same model on one computer; another computer's
+    arithmetic may differ in the last bits)."""
     (x, y), validation, (x_test, y_test) = training_data(config)
     lines = EpochLines(print_fn if progress else (lambda line: None))
     with seeded(config.seed):

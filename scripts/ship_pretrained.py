@@ -4,8 +4,8 @@
     python scripts/ship_pretrained.py robust     # one of them
     python scripts/ship_pretrained.py --cached   # models the cache holds from this very code: no training
 
-Each is trained seeded, exactly as ``mnistlab train --model NAME --retrain`` trains it (about 8 minutes
-each on a slow 2-core laptop). Run it after changing a shipped recipe or the code that builds and
+Each is trained seeded, exactly as ``mnistlab train --model NAME --retrain`` trains it (minutes
+each on a laptop). Run it after changing a shipped recipe or the code that builds and
 trains it: tests/test_pretrained.py fails until the shipped weights are trained from the code again.
 """
 
