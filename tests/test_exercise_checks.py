@@ -174,12 +174,12 @@ def test_a_softmax_that_overflows_fails_the_loss_exercise():
 @pytest.mark.parametrize("answer", ["SVM", "svm", "Support Vector Machines", "the SVM.", "an SVC", "SVMs",
                                     "support vector classifier"])
 def test_the_strongest_baseline_in_the_learners_own_words(answer):
-    assert exercises.exercise("04.3").feedback(answer).correct
+    assert exercises.exercise("04.1").feedback(answer).correct
 
 
 @pytest.mark.parametrize("answer", ["kNN", "random forest", "SVM or kNN", "logistic regression"])
 def test_other_models_are_not_the_strongest_baseline(answer):
-    assert not exercises.exercise("04.3").feedback(answer).correct
+    assert not exercises.exercise("04.1").feedback(answer).correct
 
 
 def test_a_function_the_notebook_or_package_defines_is_refused():
@@ -204,3 +204,10 @@ def test_a_conceptual_question_gives_a_reason_for_each_wrong_choice():
     assert "one letter" in q.feedback("two").message
     with pytest.raises(ValueError, match="reason"):
         core.choice("99.3", "t", "q", {"a": "x", "b": "y"}, "a", {}, "h", "e")
+
+
+def test_a_forbidden_function_under_another_name_is_refused():
+    ex = loop_exercise(forbidden=("conv2d",))
+    namespace = {"ops": ops}
+    exec("c = ops.conv2d\ndef mine(a):\n    return c(a, a)", namespace)  # noqa: S102 - a learner's cell
+    assert "uses conv2d" in ex.feedback(namespace["mine"]).message

@@ -175,7 +175,9 @@ def _names_used(function: Callable) -> set[str]:
         current = stack.pop()
         names.update(current.co_names)
         stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
-    return names
+    found = getattr(function, "__globals__", {})  # ``c = ops.conv2d`` earlier, then ``c(...)``: conv2d
+    names.update(getattr(found.get(name), "__name__", "") for name in list(names) if callable(found.get(name)))
+    return names - {""}
 
 
 def choice(key: str, title: str, question: str, options: dict[str, str], right: str, reasons: dict[str, str],
