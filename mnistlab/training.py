@@ -251,10 +251,10 @@ def keep(config: TrainConfig, model, history: dict, seconds: float, *, print_fn=
     return trained
 
 
-def _save(trained: Trained) -> None:
+def _save(trained: Trained, warn=cache.warn) -> None:
     meta = {"config": dataclasses.asdict(trained.config), "history": trained.history,
             "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy}
-    entry = cache.save(trained.config.key(), meta, {_MODEL_FILE: trained.model.save})
+    entry = cache.save(trained.config.key(), meta, {_MODEL_FILE: trained.model.save}, log=warn)
     trained.path = entry.file(_MODEL_FILE) if entry is not None else None
 
 
@@ -292,7 +292,7 @@ def shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=
     model.optimizer.build(model.trainable_variables)  # cached with its optimizer's (unused) slots, as a trained model
     trained = Trained(model, config, record["history"], record["train_seconds"], record["test_accuracy"],
                       from_cache=True)
-    _save(trained)
+    _save(trained, warn)
     if progress:
         print_fn(f"took the {config.model} model the course ships: {100 * trained.test_accuracy:.2f}% test accuracy; "
                  f"mnistlab train --model {config.model} --retrain trains it on your computer")
@@ -315,5 +315,5 @@ def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool 
         print_fn(f"training {config.model} on {config.train_size:,} digits for {config.epochs} epochs "
                  f"(batch {config.batch_size}); it is cached in {cache.cache_dir()} for next time")
     trained = train(config, progress=progress, print_fn=print_fn)
-    _save(trained)
+    _save(trained, warn)
     return trained

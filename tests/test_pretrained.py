@@ -99,3 +99,25 @@ def test_reading_the_record_imports_no_tensorflow():
             "print('tensorflow' in sys.modules, r['identity']['config']['model'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "best"]
+
+
+def test_an_unwritable_cache_still_gives_the_shipped_model_in_memory(tmp_path, monkeypatch):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("MNISTLAB_CACHE", str(blocker))
+    monkeypatch.delenv(pretrained.ENV, raising=False)
+    lines, warnings = [], []
+    trained = training.load_or_train(DEFAULTS["best"], print_fn=lines.append, warn=warnings.append)
+    assert trained.path is None and trained.model.count_params() > 0
+    assert len(warnings) == 1 and "cannot write" in warnings[0]
+    assert lines[0].startswith("took the best model the course ships")
+
+
+def test_a_damaged_shipped_file_is_said_in_one_line_and_not_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(pretrained.ENV, raising=False)
+    (tmp_path / "best.npz").write_bytes(pretrained.path("best").read_bytes()[:5000])
+    monkeypatch.setattr(pretrained, "folder", lambda: tmp_path)
+    warnings = []
+    assert training.shipped(DEFAULTS["best"], warn=warnings.append) is None  # load_or_train trains instead
+    assert len(warnings) == 1 and "damaged" in warnings[0] and "training instead" in warnings[0]
