@@ -78,6 +78,9 @@ def unit_of_work(nodeid: str) -> str:
         return "the course" if shares_the_cache(notebook) else f"notebook {Path(notebook).name}"
     if nodeid.startswith("tests/test_solutions.py::"):
         return "the course"
+    if nodeid.startswith("tests/test_restart.py::"):  # a restart of 07 or 08 loads what 05 trains: after it
+        named = _NOTEBOOK_PARAMETER.search(nodeid)
+        return "the course" if named and shares_the_cache(f"notebooks/{named.group(1)}") else nodeid
     if nodeid.startswith("tests/e2e/"):
         named = _NOTEBOOK_PARAMETER.search(nodeid)
         return "the course" if named and shares_the_cache(f"notebooks/{named.group(1)}") else "the browser"
