@@ -1,0 +1,129 @@
+"""The exercises of notebooks 03 and 04 as a learner meets them: no answer on the screen before its question, the
+package's and TensorFlow's pooling refused, hints in steps, and the facts the conceptual questions rest on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from mnistlab import exercises, ops
+from mnistlab.data import load_mnist
+from mnistlab.exercises import core
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+MINE = {key: ex for key, ex in exercises.all_exercises().items() if key[:2] in {"03", "04"}}
+
+
+@pytest.fixture(autouse=True)
+def _own_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv(core.SOLUTIONS_ENV, raising=False)
+
+
+def test_four_or_more_exercises_each_with_two_or_three_hint_steps():
+    for number in ("03", "04"):
+        assert len([key for key in MINE if key.startswith(number)]) >= 4, number
+    for key, ex in MINE.items():
+        assert 2 <= len(ex.hints) <= 3, key
+
+
+def test_the_packages_and_tensorflows_pooling_are_refused():
+    q = exercises.exercise("03.4")
+
+    def max_pool_maps(x, size):
+        return ops.pool2d(x, size)
+
+    def with_tensorflow(x, size):
+        import tensorflow as tf
+
+        return tf.nn.max_pool2d(x[None], size, size, "VALID").numpy()[0]
+
+    def with_keras(x, size):
+        import keras
+
+        return keras.ops.max_pool(x[None], size).numpy()[0]
+
+    for answer in (max_pool_maps, ops.pool2d, with_tensorflow, with_keras):
+        result = q.feedback(answer)
+        assert not result.correct and "write it yourself" in result.message, answer
+    namespace = {"np": np}
+    exec(q.solution_code, namespace)  # noqa: S102 - the package's own solution code
+    assert q.feedback(namespace["answer"]).correct
+
+
+def test_the_choices_take_a_letter_in_any_dress_and_give_a_reason_for_each_wrong_one():
+    for key, right in (("03.3", "b"), ("04.3", "c")):
+        q = exercises.exercise(key)
+        for answer in (right, f"({right})", right.upper(), f" {right}. "):
+            assert q.feedback(answer).correct, (key, answer)
+        reasons = {q.feedback(letter).message for letter in "abcd" if letter != right}
+        assert len(reasons) == 3, key
+        assert "one letter" in q.feedback("max pooling").message
+
+
+def test_the_dense_layer_count_matches_the_report_network():
+    from mnistlab.models import report_cnn
+
+    assert exercises.exercise("03.2").expected == report_cnn().get_layer("dense1").count_params()
+
+
+def cells(name: str) -> list:
+    return nbformat.read(NOTEBOOKS / name, as_version=4).cells
+
+
+def exercise_cell(nb_cells: list, key: str) -> int:
+    return next(i for i, c in enumerate(nb_cells) if c.cell_type == "code"
+                and c.source.startswith(f"# EXERCISE {key}:"))
+
+
+def shown(nb_cells: list) -> str:
+    return "".join(c.source for c in nb_cells) + "".join(
+        str(out) for c in nb_cells if c.cell_type == "code" for out in c.get("outputs", []))
+
+
+@pytest.mark.parametrize(("notebook", "key", "reveals", "answers"), [
+    ("03_pooling.ipynb", "03.1", 'mode="avg"', ("496.75", "648.5", "701.75")),
+    ("03_pooling.ipynb", "03.2", 'get_layer("dense1")', ("204,928", "204928", "1,600", "5x5x64", "5 x 5")),
+    ("04_baselines.ipynb", "04.1", "baselines.load_or_compare(baselines.REPORT_TRAIN_SIZE)",
+     ("97.0", "96.95", "most accurate")),
+])
+def test_a_prediction_is_asked_just_before_the_cell_that_shows_it(notebook, key, reveals, answers):
+    nb_cells = cells(notebook)
+    at = exercise_cell(nb_cells, key)
+    assert nb_cells[at - 1].cell_type == "markdown" and f"Exercise {key} " in nb_cells[at - 1].source
+    assert exercises.exercise(key).question in nb_cells[at - 1].source
+    assert reveals in nb_cells[at + 1].source, key
+    before = shown(nb_cells[:at - 1])  # the cells above the question
+    for answer in answers:
+        assert answer not in before, (key, answer)
+
+
+@pytest.mark.parametrize(("notebook", "key", "never_shown"), [
+    ("03_pooling.ipynb", "03.4", "reshape("), ("04_baselines.ipynb", "04.2", "200,000,000"),
+    ("04_baselines.ipynb", "04.3", "own nearest neighbour"), ("04_baselines.ipynb", "04.4", "trace"),
+])
+def test_the_answers_the_notebook_never_prints(notebook, key, never_shown):
+    nb_cells = cells(notebook)
+    at = exercise_cell(nb_cells, key)
+    assert never_shown not in shown(nb_cells[:at - 1]), key
+
+
+def test_the_wrapped_column_of_the_shift_experiment_is_blank():
+    """03.3's reason for (a): np.roll moves the last column of the first 500 training digits, which holds no ink."""
+    (x_train, _), _ = load_mnist()
+    assert not x_train[:500, :, -1].any()
+
+
+def test_one_nearest_neighbour_gets_every_digit_it_stored_right_and_three_do_not():
+    """04.3: a training digit is its own nearest neighbour (measured on 20,000 digits: 100% with k = 1, 98.1% with
+    k = 3, 96.2% and 96.25% on the validation digits); checked here on 2,000, in a second."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    (x_train, y_train), _ = load_mnist()
+    x, y = x_train[:2000].reshape(2000, -1) / 255, y_train[:2000]
+    scores = {k: np.mean(KNeighborsClassifier(n_neighbors=k).fit(x, y).predict(x) == y) for k in (1, 3)}
+    assert scores[1] == 1.0 and scores[3] < 1.0
