@@ -252,7 +252,8 @@ def tried_table(best_trained, best_scores: dict[str, float]) -> None:
         print(f"  {name}: {rows[-1]['test accuracy %']:.2f}% in {rows[-1]['training s']} s", flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(TRIED_CSV, index=False)
-    print(f"\nRecipes tried (seed 42; one change each from the best; scored on the test digits, so the best of them is\n"
+    print("\nRecipes tried (seed 42; one change each from the best; scored on the test digits, so the best of them "
+          "is\n"
           f"flattered: a choice made here is not an honest one; written to {TRIED_CSV.name}):\n")
     print(markdown(table))
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "functions_digest", "load", "read_record", "save", "versions", "warn",
+__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "functions_digest", "load", "read_record", "save",
+           "versions", "warn",
            "write_record"]
 
 #: The layout version of ``meta.json``; an entry written with another one is a miss.
@@ -177,8 +178,9 @@ def load(key: str, *, required: Iterable[str] | Mapping[str, type | tuple[type, 
     """The cache entry for ``key``, or ``None`` (a miss) when there is none or it cannot be used.
 
     ``required`` names the metadata fields the entry must have (a mapping also gives each field's type,
-    as ``isinstance`` takes it), ``matches`` the values some of them must equal. An entry that exists but cannot be used is reported in one line through ``log`` (by
-    default on stderr); the caller computes it again and :func:`save` replaces it.
+    as ``isinstance`` takes it), ``matches`` the values some of them must equal. An entry that exists but cannot be
+    used is reported in one line through ``log`` (by default on stderr); the caller computes it again and
+    :func:`save` replaces it.
     """
     folder = cache_dir() / key
     try:

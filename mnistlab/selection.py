@@ -39,7 +39,7 @@ def knn_tries(x_train: np.ndarray, y_train: np.ndarray, held_out: Sequence[tuple
     for i in range(tries):
         rows = rng.choice(len(flat), size=train_size, replace=False)
         model = KNeighborsClassifier(n_neighbors=ks[i % len(ks)], algorithm="brute").fit(flat[rows], y_train[rows])
-        for out, (x, y) in zip(right, sets):
+        for out, (x, y) in zip(right, sets, strict=True):
             out[i] = model.predict(x) == y
     return right
 
@@ -80,6 +80,7 @@ def selection_bias(validation_right: np.ndarray, test_right: np.ndarray, *, trie
                 total += test_acc[winner], unseen_acc[winner]
     for (n, way), (reported, unseen) in sums.items():
         reported, unseen = 100 * reported / repeats, 100 * unseen / repeats
-        rows.append({"tries": n, "chosen": way, "reported %": round(reported, 2), "on unseen digits %": round(unseen, 2),
+        rows.append({"tries": n, "chosen": way, "reported %": round(reported, 2),
+                     "on unseen digits %": round(unseen, 2),
                      "overstated by (points)": round(reported - unseen, 2)})
     return pd.DataFrame(rows).set_index(["tries", "chosen"])

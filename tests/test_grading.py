@@ -11,7 +11,7 @@ from mnistlab import grading
 from mnistlab.cli import main
 from mnistlab.exercises import all_exercises, exercise
 
-SETUP = ("import numpy as np\nfrom mnistlab.data import load_mnist\nfrom mnistlab.exercises import all_exercises, exercise\n"
+SETUP = ("import numpy as np\nfrom mnistlab.data import load_mnist\nfrom mnistlab.exercises import exercise\n"
          "(x_train, y_train), (x_test, y_test) = load_mnist()")
 KEYS = [key for key in all_exercises() if key.startswith("00.")]
 
@@ -24,7 +24,8 @@ def submission(folder, name, *, solved=(), before_exercises="", faked=False):
     for key in KEYS:
         cell = nbformat.v4.new_code_cell(exercise(key).cell(solved=key in solved))
         if faked:  # an unsolved cell with a pasted-in "Correct" output
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{key}: \u2714 Correct: that is it\n")]
+            pasted = f"{key}: \u2714 Correct: that is it\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=pasted)]
             cell.execution_count = 1
         cells.append(cell)
     path = folder / name

@@ -377,8 +377,8 @@ def _luminance(rgb) -> float:
 
 
 def test_figures_readable_in_light_and_dark_themes(lab, page, screenshot_dir):
-    """A figure drawn in JupyterLab keeps its own white page in either theme, so its black titles, labels and ticks stay readable on a
-    dark background; a screenshot of notebook 00 in each theme is kept."""
+    """A figure drawn in JupyterLab keeps its own white page in either theme, so its black titles, labels and ticks
+    stay readable on a dark background; a screenshot of notebook 00 in each theme is kept."""
     lab.shutdown_kernels()
     open_notebook(page, lab.notebook_url("00_data.ipynb"))
     report = run_all(page, "00_data.ipynb")  # figures drawn by the kernel JupyterLab runs, not the stored ones
