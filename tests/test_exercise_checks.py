@@ -12,12 +12,7 @@ import pytest
 from mnistlab import exercises, ops
 from mnistlab.exercises import core, record
 
-
-@pytest.fixture(autouse=True)
-def _own_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv(record.DATA_ENV, str(tmp_path / "data"))
-    monkeypatch.delenv(core.SOLUTIONS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("own_folders")
 
 
 def loop_exercise(hint_text="Square, then sum.", **kwargs) -> core.Exercise:

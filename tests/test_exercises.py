@@ -17,11 +17,7 @@ NEEDS_THE_BEST_CNN = {"08.1"}  # its check reads the cached best CNN: tested bel
 TRAINS_A_CNN = {"05.5"}  # its solution trains for about a minute: run once, in the solutions test
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv(core.SOLUTIONS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("own_folders")
 
 
 def notebook_namespace() -> dict:

@@ -12,17 +12,12 @@ import numpy as np
 import pytest
 
 from mnistlab import exercises, ops
-from mnistlab.exercises import core
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 MINE = {key: ex for key, ex in exercises.all_exercises().items() if key[:2] in {"00", "01", "02"}}
 
 
-@pytest.fixture(autouse=True)
-def _own_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv(core.SOLUTIONS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("own_folders")
 
 
 def test_four_or_more_exercises_each_with_two_or_three_hint_steps():

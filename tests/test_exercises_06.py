@@ -11,18 +11,14 @@ import numpy as np
 import pytest
 
 from mnistlab import backprop, data, exercises, ops, preprocess
-from mnistlab.exercises import core, learning
+from mnistlab.exercises import learning
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_how_it_learns.ipynb"
 MINE = {key: ex for key, ex in exercises.all_exercises().items() if key.startswith("06.")}
 SEEDS = (0, 1, 2)
 
 
-@pytest.fixture(autouse=True)
-def _own_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv(core.SOLUTIONS_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("own_folders")
 
 
 @pytest.fixture(scope="module")

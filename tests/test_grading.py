@@ -33,10 +33,7 @@ def submission(folder, name, *, solved=(), before_exercises="", faked=False):
     return path
 
 
-@pytest.fixture(autouse=True)
-def _own_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNISTLAB_DATA", str(tmp_path / "teacher-data"))
-    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("own_folders")
 
 
 def test_grade_a_solved_an_unsolved_a_faked_and_a_broken_notebook(tmp_path, capsys):
@@ -57,7 +54,7 @@ def test_grade_a_solved_an_unsolved_a_faked_and_a_broken_notebook(tmp_path, caps
     assert rows["dee.ipynb"]["error"].startswith("ZeroDivisionError")
     printed = capsys.readouterr().out
     assert f"graded 4 notebook(s) on {len(KEYS)} exercise(s)" in printed and "00.1: solved by 2 of 4" in printed
-    assert not (tmp_path / "teacher-data").exists()  # the kernels' progress is kept apart
+    assert not (tmp_path / "data").exists()  # the kernels' progress is kept apart
 
 
 def test_a_notebook_that_never_ends_is_stopped_at_its_time_limit(tmp_path):
