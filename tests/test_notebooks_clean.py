@@ -62,3 +62,13 @@ def test_learner_cells_hold_only_teaching(path):
 
 HOST_WORDS = re.compile(r"EPYC|Xeon|GFLOP|this machine|this host|other CPUs|BENCHMARKS\.md's machine|"
                         r"machine of BENCHMARKS|\bCI\b|on \d+ cores?|Python 3\.\d+\.\d+")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_opens_with_what_it_teaches_and_ends_with_a_link_on(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    first, last = "".join(cells[0]["source"]), "".join(cells[-1]["source"])
+    assert cells[0]["cell_type"] == "markdown" and "what you'll learn" in first.lower(), path.name
+    later = NOTEBOOKS[NOTEBOOKS.index(path) + 1:]
+    wanted = later[0].name if later else "../README.md"
+    assert cells[-1]["cell_type"] == "markdown" and f"]({wanted})" in last, f"{path.name}: no link to {wanted}"
