@@ -89,7 +89,7 @@ x_fit, y_fit = add_channel(scale(x_train[:50_000])), one_hot(y_train[:50_000])  
 keras.utils.set_random_seed(42)
 model = models.course_cnn(widths=(16, 32), kernel_size=5, pools=(True, True), shift=0.0, dropout=0.0,
                           name="budget_cnn")  # the quick model, a third wider: 18,522 parameters
-epochs, batch_size = 4, 256                        # two epochs more than the quick model
+epochs, batch_size = 5, 256                        # three epochs more than the quick model
 steps = epochs * math.ceil(len(x_fit) / batch_size)
 model.compile(optimizer=keras.optimizers.Adam(learning_rate=training.warmup_cosine(0.01, steps)),
               loss="categorical_crossentropy", metrics=["accuracy"])
@@ -303,7 +303,7 @@ EXERCISES = [
          "(model.count_params() counts them). Mind the dense layer after the flatten: it grows with the last "
          "maps' size times their channels.",
          "models.course_cnn(widths=(16, 32), kernel_size=5, pools=(True, True), shift=0.0, dropout=0.0) has "
-         "18,522 parameters; train it as the quick model is trained, with EPOCHS = 4."),
+         "18,522 parameters; train it as the quick model is trained, with EPOCHS = 5."),
         SOLUTION_CHALLENGE,
         check_answer=_challenge,
         mistakes=(Mistake("history", _a_history, "that is what fit returns (a History: the loss and accuracy of "
