@@ -1,4 +1,4 @@
-"""The ``mnistlab`` command: ``data``, ``course``, ``baselines``, ``train``, ``evaluate``, ``predict``,
+"""The ``mnistlab`` command: ``data``, ``course``, ``site``, ``baselines``, ``train``, ``evaluate``, ``predict``,
 ``robustness``, ``progress`` and ``grade``."""
 
 from __future__ import annotations
@@ -44,6 +44,15 @@ def _course(args: argparse.Namespace) -> int:
                          html=not args.no_html, fail_fast=args.fail_fast, progress=not args.no_progress,
                          solutions=args.solutions)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _site(args: argparse.Namespace) -> int:
+    from mnistlab.site import build_site
+
+    built = build_site(args.notebooks, args.out)
+    for warning in built.warnings:  # a link that goes nowhere, a figure that cannot be read: the site is built
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
 
 
 def _progress(args: argparse.Namespace) -> int:
@@ -236,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("--solutions", action="store_true", help="fill every exercise with its solution and fail "
                         "unless every check passes (copies in --build; your notebooks are not touched)")
     course.set_defaults(func=_course)
+
+    site = sub.add_parser("site", help="build the course's website from the notebooks' stored outputs (offline; "
+                          "nothing is run): a front page, a page per notebook, search, setup, teachers, developers")
+    site.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="folder of notebooks; README.md and "
+                      "docs/ are read from the folder above it (default: notebooks)")
+    site.add_argument("--out", type=Path, default=Path("build/site"), help="where the site goes, replacing an earlier "
+                      "one (default: build/site; open index.html)")
+    site.set_defaults(func=_site)
 
     prog = sub.add_parser("progress", help="which exercises you have solved, notebook by notebook")
     prog.set_defaults(func=_progress)

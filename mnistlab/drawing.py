@@ -327,5 +327,36 @@ class DrawingPad:
             self.map_images[name].value = to_png(tile_maps(maps, cols=_MAP_COLUMNS), size=_MAP_SIZE)
         self.maps.layout.display = None
 
+    def figure(self):
+        """A static matplotlib figure of the pad as it is now: the drawing, the digit as the network sees it, its
+        probabilities, and the first convolution's feature maps (for readers of a static copy)."""
+        import matplotlib.pyplot as plt
+
+        from mnistlab.render import to_rgb
+
+        reading = self.reading
+        fig, axes = plt.subplots(1, 4, figsize=(13, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.3, 1.6]})
+        axes[0].imshow(255 - self.image, cmap="gray", vmin=0, vmax=255)
+        axes[0].set_title("the pad")
+        if reading.probabilities is None:
+            for ax in axes[1:]:
+                ax.set_axis_off()
+            axes[1].text(0, 0.5, reading.message, wrap=True, fontsize=9)
+        else:
+            axes[1].imshow(reading.digit, cmap="gray", vmin=0, vmax=1)
+            axes[1].set_title("as the network sees it")
+            axes[2].bar(range(10), reading.probabilities, color="tab:blue")
+            axes[2].set_xticks(range(10))
+            axes[2].set_ylim(0, 1)
+            axes[2].set_title(f"reads {reading.predicted} ({100 * reading.probabilities.max():.1f}%)")
+            first = self._convolutions[0]
+            axes[3].imshow(to_rgb(tile_maps(reading.layers[first], cols=8)), interpolation="nearest")
+            axes[3].set_title(f"{first}'s feature maps")
+        for ax in (axes[0], axes[1], axes[3]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.tight_layout()
+        return fig
+
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

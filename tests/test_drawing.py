@@ -132,3 +132,19 @@ def test_clicking_a_feature_map_unit_marks_its_receptive_field(model):
     assert "conv2, map 2, unit (3, 4)" in pad.field_text.value and "8x8 pixels" in pad.field_text.value
     pad._events[1]._dom_handlers({"type": "click", "dataX": 11 * factor + 1, "dataY": 0})  # a separator line
     assert pad.field[:4] == ("conv2", 2, 3, 4)
+
+
+def test_the_pad_draws_a_static_figure_of_what_it_shows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mnistlab.drawing import DrawingPad
+    from mnistlab.models import course_cnn
+
+    pad = DrawingPad(course_cnn(widths=(4, 8, 8), name="tiny"))
+    empty = pad.figure()
+    assert len(empty.axes) == 4
+    pad.stroke([(85, 60), (195, 60), (120, 230)])
+    figure = pad.figure()
+    assert figure.axes[2].get_title().startswith(f"reads {pad.reading.predicted} (")
+    matplotlib.pyplot.close("all")
