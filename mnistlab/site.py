@@ -322,7 +322,7 @@ def build_site(notebooks: str | os.PathLike = "notebooks", out: str | os.PathLik
     with tempfile.TemporaryDirectory(prefix="mnistlab-site-") as tmp:
         src, html = Path(tmp) / "source", Path(tmp) / "build" / "html"
         _write(source, root, src)
-        warnings = _sphinx(src, html, Path(tmp) / "doctrees")
+        warnings = _sphinx_apart(src, html, Path(tmp) / "doctrees")
         if out.exists():
             shutil.rmtree(out)
         shutil.copytree(html, out)
@@ -331,6 +331,20 @@ def build_site(notebooks: str | os.PathLike = "notebooks", out: str | os.PathLik
     pages = source.order()
     log(f"site: {len(pages)} pages, {size / 1e6:.1f} MB, built in {seconds:.0f} s; open {out / 'index.html'}")
     return SiteBuild(out, pages, seconds, size, warnings)
+
+
+def _sphinx_apart(src: Path, html: Path, doctrees: Path) -> list[str]:
+    """:func:`_sphinx` in a fresh Python process: Sphinx and docutils register their nodes and directives for the
+    whole process, so a second build in one process (a notebook's, a test run's) would warn about the first's."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "mnistlab.site", str(src), str(html), str(doctrees)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise MnistlabError(f"site: Sphinx failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _sphinx(src: Path, html: Path, doctrees: Path) -> list[str]:
@@ -370,3 +384,10 @@ def setup(app) -> dict:
 
     app.add_html_math_renderer("mathml", renderer("inline"), renderer("block"))
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":  # _sphinx_apart's child process: the build, its warnings as one JSON line
+    import json
+    import sys
+
+    print(json.dumps(_sphinx(*(Path(arg) for arg in sys.argv[1:4]))))
