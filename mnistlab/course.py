@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["NotebookRun", "fill_solutions", "find_notebooks", "run_course", "run_notebook"]
+__all__ = ["NotebookRun", "exercise_key", "fill_solutions", "find_notebooks", "run_course", "run_notebook"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,13 @@ def _error_summary(exc: Exception) -> str:
 _EXERCISE_MARK = "# EXERCISE "
 
 
+def exercise_key(cell) -> str | None:
+    """The key of an exercise cell (a code cell whose first line is ``# EXERCISE 01.2: ...``), else ``None``."""
+    if cell.cell_type != "code" or not cell.source.startswith(_EXERCISE_MARK):
+        return None
+    return cell.source[len(_EXERCISE_MARK):].split(":")[0].split()[0]
+
+
 def fill_solutions(nb) -> list[str]:
     """Replace each exercise cell of a notebook (its first line ``# EXERCISE 01.2...``) by the exercise's
     solution followed by its check; return the keys filled, in order."""
@@ -54,8 +61,8 @@ def fill_solutions(nb) -> list[str]:
 
     filled = []
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith(_EXERCISE_MARK):
-            key = cell.source[len(_EXERCISE_MARK):].split(":")[0].split()[0]
+        key = exercise_key(cell)
+        if key is not None:
             cell.source = exercise(key).cell(solved=True)
             filled.append(key)
     return filled

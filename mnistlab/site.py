@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
 
+from mnistlab.course import exercise_key
 from mnistlab.errors import MnistlabError
 
 __all__ = ["SiteBuild", "build_site", "front_page", "learners_page", "link_targets", "read_notebook",
@@ -34,7 +35,6 @@ LEFT_OUT = ("Test",)          # running the tests: docs/developers.md says it fo
 DOCS = ("teachers", "developers")
 #: Where README.md's content is on the site: the front page, less its setup section (the learners' page).
 MOVED = {"README.md": "index.md", f"README.md#{LEARNERS_SECTION.lower()}": "learners.md"}
-_EXERCISE_MARK = "# EXERCISE "
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")          # [text](target) and ![alt](target)
 _FENCE = re.compile(r"^(```|~~~)")
 
@@ -75,8 +75,8 @@ def unsolve_exercises(nb) -> list[str]:
 
     changed = []
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith(_EXERCISE_MARK):
-            key = cell.source[len(_EXERCISE_MARK):].split(":")[0].split()[0]
+        key = exercise_key(cell)
+        if key is not None:
             try:
                 unsolved = exercise(key).cell(solved=False)
             except KeyError as exc:
