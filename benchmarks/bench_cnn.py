@@ -123,13 +123,13 @@ def profile_epoch(config) -> None:
 
 def robustness_scores(model, x_test, y_test) -> dict[str, float]:
     """Test accuracy on digits shifted 4 pixels right, 4 right and 4 down, and rotated 20 degrees."""
-    from mnistlab import robustness
+    from mnistlab import robustness, transforms
 
     def predict(images):
         return model.predict(images, batch_size=1000, verbose=0)
 
     return {name: robustness.accuracy_under(predict, x_test, y_test,
-                                            lambda a, t=transform, s=strength: robustness.transformed(a, t, s))
+                                            lambda a, t=transform, s=strength: transforms.transformed(a, t, s))
             for name, (transform, strength) in robustness.HEADLINE.items()}  # the changes of robustness.headline
 
 
@@ -195,10 +195,10 @@ def tried_recipes() -> dict:
 
 
 def _tried_row(name: str, description: str, trained, scores: dict[str, float]) -> dict:
-    from mnistlab import models
+    from mnistlab import architecture
 
     return {"recipe": name, "what changes": description, "parameters": trained.model.count_params(),
-            "forward MFLOP": round(models.forward_flops(trained.model) / 1e6, 2), "epochs": trained.config.epochs,
+            "forward MFLOP": round(architecture.forward_flops(trained.model) / 1e6, 2), "epochs": trained.config.epochs,
             "batch": trained.config.batch_size, "training s": round(trained.train_seconds),
             "test accuracy %": round(100 * trained.test_accuracy, 2),
             "shift 4 diagonal %": round(100 * scores["shift 4 diagonal"], 2),
@@ -267,7 +267,7 @@ def main() -> int:
     import mnistlab
 
     print(mnistlab.configure(seed=42, tensorflow=True, plots=False))
-    from mnistlab import models, training
+    from mnistlab import architecture, training
 
     peak = matmul_peak_gflops()
     print(f"\nfloat32 matrix-multiply peak here (NumPy BLAS, 2048x2048): {peak:.0f} GFLOP/s\n")
@@ -277,7 +277,7 @@ def main() -> int:
     for name in ("report", "quick", "best"):
         config = training.DEFAULTS[name]
         model = training.build(config)
-        flops = models.forward_flops(model)
+        flops = architecture.forward_flops(model)
         rate = throughput(config)
         achieved = 3 * flops * rate / 1e9
         print(f"| {name} | {model.count_params():,} | {flops / 1e6:.1f} | {config.batch_size} | "

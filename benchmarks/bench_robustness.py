@@ -28,17 +28,17 @@ def main() -> int:
 
     configure(seed=42, tensorflow=True, plots=False)
     ok = True
-    from mnistlab import calibration, robustness, training
+    from mnistlab import attacks, calibration, fonts, inference, robustness, training
     from mnistlab.data import load_mnist
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     configs = {"report": training.REPORT_PROTOCOL, "best": training.DEFAULTS["best"],
                "robust": training.DEFAULTS["robust"]}
-    printed, printed_labels, info = robustness.printed_digits()
+    printed, printed_labels, info = fonts.printed_digits()
     rows = {}
     for name, config in configs.items():
         trained = training.load_or_train(config, progress=False)
-        predict = robustness.predictor(trained.model)
+        predict = inference.predictor(trained.model)
         scores = robustness.headline(predict, x_test, y_test)
         scores["printed"] = robustness.accuracy_under(predict, printed, printed_labels)
         test_p = predict(x_test)
@@ -52,7 +52,7 @@ def main() -> int:
         scores["seconds"] = trained.train_seconds
         import numpy as np
 
-        steps = [robustness.adversarial(trained.model, x_test[i] / 255, int(y_test[i])).epsilon for i in range(100)]
+        steps = [attacks.adversarial(trained.model, x_test[i] / 255, int(y_test[i])).epsilon for i in range(100)]
         scores["fgsm"] = float(np.nanmedian(steps))
         rows[name] = scores
 

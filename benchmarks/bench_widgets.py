@@ -55,9 +55,9 @@ def drawing_pad(strokes: int) -> None:
     import mnistlab
 
     mnistlab.configure(seed=42, tensorflow=True, plots=False)
-    from mnistlab import drawing
+    from mnistlab import drawing, training
 
-    model = drawing.course_model(progress=False)
+    model = training.course_model(progress=False)
     pad = drawing.DrawingPad(model)
     seven = [(85, 60), (195, 60), (120, 230)]
     times = []

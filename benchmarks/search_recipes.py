@@ -96,7 +96,7 @@ def train_one(name: str, seed: int, train_size: int, x_test, labels, machine: st
     """Train one candidate on one seed (the cache is not used) and score it."""
     from bench_cnn import robustness_scores, train_recipe
 
-    from mnistlab import models
+    from mnistlab import architecture
 
     recipe, config = recipe_and_config(name, seed, train_size)
     trained = train_recipe(f"search-{name}", recipe, config)
@@ -104,7 +104,7 @@ def train_one(name: str, seed: int, train_size: int, x_test, labels, machine: st
     return {"date": datetime.date.today().isoformat(), "machine": machine, "candidate": name,
             "what changes": recipe.description, "seed": seed, "train digits": train_size, "epochs": config.epochs,
             "batch": config.batch_size, "parameters": trained.model.count_params(),
-            "forward MFLOP": round(models.forward_flops(trained.model) / 1e6, 2),
+            "forward MFLOP": round(architecture.forward_flops(trained.model) / 1e6, 2),
             "training s": round(trained.train_seconds),
             "test accuracy %": round(100 * trained.test_accuracy, 2),
             **{f"{k} %": round(100 * v, 2) for k, v in scores.items()}}

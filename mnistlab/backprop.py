@@ -350,23 +350,24 @@ def from_keras(model, seed: int = 0) -> Network:
     Conv2D (any stride and padding), MaxPooling2D (2x2, stride 2), Flatten, Dense, Dropout and ReLU or
     softmax activations are supported; anything else raises a ``ValueError`` naming the layer.
     """
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind not in ("InputLayer", "Activation", "Conv2D", "Dense", "MaxPooling2D", "Flatten", "Dropout"):
-            raise ValueError(f"{layer.name}: a {kind} layer is not supported by mnistlab.backprop")
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind in ("Conv2D", "Dense") and not layer.get_config()["use_bias"]:
-            raise ValueError(f"{layer.name}: a {kind} layer without a bias is not supported by mnistlab.backprop")
+    from mnistlab.architecture import read_layers
+
+    read = read_layers(model)
+    for layer in read:
+        if layer.kind not in ("InputLayer", "Activation", "Conv2D", "Dense", "MaxPooling2D", "Flatten", "Dropout"):
+            raise ValueError(f"{layer.name}: a {layer.kind} layer is not supported by mnistlab.backprop")
+    for layer in read:
+        if layer.kind in ("Conv2D", "Dense") and not layer.config["use_bias"]:
+            raise ValueError(f"{layer.name}: a {layer.kind} layer without a bias is not supported by mnistlab.backprop")
     layers: list[Layer] = []
-    last = len(model.layers) - 1
-    for i, layer in enumerate(model.layers):
-        kind, config = type(layer).__name__, layer.get_config()
+    last = len(read) - 1
+    for i, layer in enumerate(read):
+        kind, config = layer.kind, layer.config
         if kind == "Conv2D":
-            kernel, bias = (np.array(w) for w in layer.get_weights())
+            kernel, bias = (np.array(w) for w in layer.weights)
             layers.append(Conv2D(kernel, bias, tuple(config["strides"]), config["padding"]))
         elif kind == "Dense":
-            kernel, bias = (np.array(w) for w in layer.get_weights())
+            kernel, bias = (np.array(w) for w in layer.weights)
             layers.append(Dense(kernel, bias))
         elif kind == "MaxPooling2D":
             if not tuple(config["pool_size"]) == tuple(config["strides"]) == (2, 2) or config["padding"] != "valid":

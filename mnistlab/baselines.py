@@ -21,8 +21,8 @@ __all__ = [
     "REPORT_TRAIN_SIZE",
     "compare",
     "display_table",
-    "evaluate",
     "features",
+    "fit_and_score",
     "learning_curve",
     "load_or_compare",
     "load_or_curve",
@@ -35,6 +35,9 @@ __all__ = [
 #: The test accuracies the report gives for its models (20,000 training digits, the 10,000 test digits).
 REPORT_ACCURACY = {"logistic regression": 0.918, "SVM": 0.970, "random forest": 0.959, "kNN (k=3)": 0.959}
 REPORT_TRAIN_SIZE = 20_000
+#: The functions whose code decides a :func:`load_or_compare` table: its key digests them
+#: (:func:`mnistlab.cache.functions_digest`).
+_CODE = ("features", "_jobs", "predict", "fit_and_score", "compare", "validation_accuracy")
 
 
 def report_models(seed: int = 42, n_jobs: int = -1) -> dict:
@@ -42,7 +45,7 @@ def report_models(seed: int = 42, n_jobs: int = -1) -> dict:
 
     ``LogisticRegression(max_iter=1000)``, ``SVC()``, ``RandomForestClassifier(n_estimators=100)`` and
     ``KNeighborsClassifier(n_neighbors=3)``. The forest and kNN run on ``n_jobs`` cores (-1: all);
-    logistic regression uses the cores through NumPy's BLAS; libsvm's SVC fits on one (:func:`evaluate`
+    logistic regression uses the cores through NumPy's BLAS; libsvm's SVC fits on one (:func:`fit_and_score`
     predicts on all of them).
     """
     from sklearn.ensemble import RandomForestClassifier
@@ -107,7 +110,7 @@ def predict(model, x: np.ndarray, n_jobs: int = -1) -> np.ndarray:
         return np.concatenate(list(pool.map(model.predict, parts)))
 
 
-def evaluate(model, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+def fit_and_score(model, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> dict:
     """Fit ``model`` on the training digits and score it on the test digits (predicted on every core, see
     :func:`predict`).
 
@@ -140,7 +143,7 @@ def compare(models: Mapping, x_train: np.ndarray, y_train: np.ndarray, x_test: n
     bar = progress_bar(models.items(), enabled=progress, total=len(models), unit="model", leave=False)
     for name, model in bar:
         bar.set_description(f"{name} on {len(x_train):,} digits")
-        result = evaluate(model, x_train, y_train, x_test, y_test)
+        result = fit_and_score(model, x_train, y_train, x_test, y_test)
         predicted = result.pop("predicted")
         if predictions is not None:
             predictions[name] = predicted
@@ -255,31 +258,36 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, n
         raise ValueError(f"train_size: expected 1 to 60,000 training digits, got {train_size}")
     validates = train_size <= 60_000 - VALIDATION_DIGITS
     identity = {"train_size": train_size, "models": {name: repr(m) for name, m in models.items()},
-                "code": cache.code_digest(features, predict, evaluate, compare),
-                "validation": [VALIDATION_DIGITS, cache.code_digest(validation_accuracy)] if validates else None,
+                "code": cache.functions_digest(cache.module_source(__name__), _CODE),
+                "validation": VALIDATION_DIGITS if validates else None,
                 "versions": cache.versions("mnistlab", "scikit-learn", "numpy", "pandas")}
     key = f"baselines-{'pca' if pca else 'report'}-n{train_size}-s{seed}-{cache.digest(identity)}"
-    entry = cache.load(key, required={"table": dict, "predictions": dict}, log=warn)
-    if entry is not None:
-        try:
-            table = pd.DataFrame(**entry.meta["table"])
-            table.index.name = "model"
-            predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in entry.meta["predictions"].items()}
-            if set(predictions) != set(table.index) or any(p.shape != (10_000,) for p in predictions.values()):
-                raise ValueError("the predictions do not match the table's models and the 10,000 test digits")
-            if validates != ("val_accuracy" in table):
-                raise ValueError("the validation accuracy is missing" if validates else "a validation accuracy "
-                                 "is there, yet the models trained on the validation digits")
-            return table, predictions
-        except (TypeError, ValueError, KeyError) as exc:
-            warn(f"cache: ignoring {entry.folder}: its table cannot be read ({exc}); computing it again")
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-    predictions: dict = {}
-    table = compare(models, x_train[:train_size], y_train[:train_size], x_test, y_test, predictions=predictions,
-                    progress=progress)
-    if validates:
-        scores = validation_accuracy(models, x_train[-VALIDATION_DIGITS:], y_train[-VALIDATION_DIGITS:])
-        table["val_accuracy"] = pd.Series(scores)
-    cache.save(key, {"table": table.to_dict(orient="split"),
-                     "predictions": {name: p.tolist() for name, p in predictions.items()}})
-    return table, predictions
+
+    def read(entry: cache.Entry):
+        table = pd.DataFrame(**entry.meta["table"])
+        table.index.name = "model"
+        predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in entry.meta["predictions"].items()}
+        if set(predictions) != set(table.index) or any(p.shape != (10_000,) for p in predictions.values()):
+            raise cache.Unusable("its predictions do not match the table's models and the 10,000 test digits")
+        if validates != ("val_accuracy" in table):
+            raise cache.Unusable("its validation accuracy is missing" if validates else "it has a validation "
+                                 "accuracy, yet the models trained on the validation digits")
+        return table, predictions
+
+    def compute():
+        (x_train, y_train), (x_test, y_test) = load_mnist()
+        predictions: dict = {}
+        table = compare(models, x_train[:train_size], y_train[:train_size], x_test, y_test, predictions=predictions,
+                        progress=progress)
+        if validates:
+            scores = validation_accuracy(models, x_train[-VALIDATION_DIGITS:], y_train[-VALIDATION_DIGITS:])
+            table["val_accuracy"] = pd.Series(scores)
+        return table, predictions
+
+    def write(result):
+        table, predictions = result
+        return {"table": table.to_dict(orient="split"),
+                "predictions": {name: p.tolist() for name, p in predictions.items()}}, {}
+
+    return cache.load_or_compute(key, compute, read=read, write=write, required={"table": dict, "predictions": dict},
+                                 log=warn)

@@ -11,15 +11,18 @@ are older than :data:`GRACE_SECONDS`. An entry that cannot be read (missing, emp
 metadata, a wrong schema, a file missing, truncated or changed) is a miss: :func:`load` says so in
 one line and the caller computes it again, which replaces it.
 
-Keys come from :func:`digest` over everything that changes the result: settings, the source code
-that computes it (:func:`code_digest`) and the library versions (:func:`versions`). The cache lives
-in the user's cache folder (:func:`cache_dir`), never in the repository.
+Keys come from :func:`digest` over everything that changes the result: settings, the functions that
+compute it (:func:`functions_digest`: their syntax trees, so that moving or reformatting code stales
+nothing) and the library versions (:func:`versions`). :func:`load_or_compute` is the one way a result
+is taken from the cache or computed and kept there; while one process computes an entry, another that
+asks for it waits and then reads it (a lock per key), so nothing is computed twice at once. The cache
+lives in the user's cache folder (:func:`cache_dir`), never in the repository.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
+import importlib.util
 import json
 import os
 import shutil
@@ -27,20 +30,24 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["SCHEMA", "Entry", "cache_dir", "code_digest", "digest", "functions_digest", "load", "read_record", "save",
-           "versions", "warn",
-           "write_record"]
+__all__ = ["SCHEMA", "Entry", "Unusable", "cache_dir", "digest", "fetch", "functions_digest", "load",
+           "load_or_compute", "locked", "module_source", "read_record", "save", "versions", "warn", "write_record"]
+
+T = TypeVar("T")
 
 #: The layout version of ``meta.json``; an entry written with another one is a miss.
 SCHEMA = 3
 #: How long a version folder that ``meta.json`` no longer names is kept for readers still using it.
 GRACE_SECONDS = 600
 _META = "meta.json"
+_LOCK = ".lock"
 _STALE_SECONDS = 24 * 3600  # temporary files older than this were left by a crashed writer
 
 
@@ -56,17 +63,19 @@ def digest(identity: Mapping) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
-def code_digest(*objects: object) -> str:
-    """A hash of the source code of functions, classes or modules (or of source text given as a
-    ``str``): editing any of them changes it."""
-    sources = [obj if isinstance(obj, str) else inspect.getsource(obj) for obj in objects]  # type: ignore[arg-type]
-    return hashlib.sha256("\n\0".join(sources).encode()).hexdigest()[:16]
+def module_source(name: str) -> str:
+    """The source text of the module ``name`` (``"mnistlab.training"``), read without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        raise ValueError(f"module_source: no Python source for {name!r}")
+    return Path(spec.origin).read_text(encoding="utf-8")
 
 
 def functions_digest(source: str, names: Iterable[str]) -> str:
     """A hash of what the functions (or classes) ``names`` of a module's ``source`` text do: their syntax trees,
     docstrings left out. Editing their code changes it; moving them, reformatting them, rewording their
-    docstrings or comments, or editing any other part of the module does not. Reading the text imports nothing.
+    docstrings or comments, or editing any other part of the module does not. Reading the text imports nothing
+    (:func:`module_source` gives a module's text by its name).
     """
     import ast
 
@@ -196,6 +205,90 @@ def load(key: str, *, required: Iterable[str] | Mapping[str, type | tuple[type, 
     return Entry(key, record["meta"], folder / record["version"])
 
 
+class Unusable(ValueError):
+    """Raised by a reader given to :func:`fetch` or :func:`load_or_compute`: the entry's content cannot be used (the
+    message says why, in a few words)."""
+
+
+def fetch(key: str, read: Callable[[Entry], T], *, required: Iterable[str] | Mapping[str, type | tuple[type, ...]] = (),
+          matches: Mapping | None = None, log: Callable[[str], None] = warn) -> T | None:
+    """``read(entry)`` for the entry ``key`` (see :func:`load`), or ``None`` when there is none or it cannot be used.
+
+    ``read`` turns the entry into the result; it raises :class:`Unusable` (or ``TypeError``, ``ValueError``,
+    ``KeyError``) for content it cannot use, which is said in one line through ``log`` and is a miss.
+    """
+    entry = load(key, required=required, matches=matches, log=log)
+    if entry is None:
+        return None
+    try:
+        return read(entry)
+    except Unusable as exc:
+        log(f"cache: ignoring {entry.folder}: {exc}; computing it again")
+    except (TypeError, ValueError, KeyError) as exc:
+        log(f"cache: ignoring {entry.folder}: its content cannot be read ({type(exc).__name__}: {exc}); "
+            "computing it again")
+    return None
+
+
+@contextmanager
+def locked(key: str, waiting: Callable[[], object] | None = None) -> Iterator[None]:
+    """Hold the lock of the entry ``key`` (the file ``.lock`` in its folder) while computing it: a second process
+    that asks for the same entry waits here until the first is done. ``waiting()`` is called once if the lock
+    is held by another. Where the cache cannot be written, nothing is locked."""
+    from filelock import FileLock, Timeout
+
+    try:
+        folder = cache_dir() / key
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(folder / _LOCK)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if waiting is not None:
+                waiting()
+            lock.acquire()
+    except OSError:  # no cache to write: every process computes for itself
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def load_or_compute(key: str, compute: Callable[[], T | None], *, read: Callable[[Entry], T],
+                    write: Callable[[T], tuple[Mapping, Mapping[str, Callable[[Path], object]]]],
+                    required: Iterable[str] | Mapping[str, type | tuple[type, ...]] = (),
+                    matches: Mapping | None = None, refresh: bool = False, log: Callable[[str], None] = warn,
+                    waiting: Callable[[], object] | None = None,
+                    saved: Callable[[T, Entry | None], object] | None = None) -> T | None:
+    """The result kept under ``key`` (:func:`fetch` with ``read``), or else ``compute()``'s, then kept.
+
+    ``write(result)`` gives the entry's metadata and files (as :func:`save` takes them); ``saved(result, entry)``,
+    if given, is told the entry written (``None`` when the cache cannot be written). ``refresh=True`` computes in
+    any case and replaces the entry. While one process computes, another asking for the same key waits for it
+    (:func:`locked`, ``waiting``) and then reads its result. ``compute`` may return ``None``: nothing to keep, and
+    ``None`` is returned.
+    """
+    if not refresh:
+        found = fetch(key, read, required=required, matches=matches, log=log)
+        if found is not None:
+            return found
+    with locked(key, waiting):
+        if not refresh:  # another process may have computed it while this one waited
+            found = fetch(key, read, required=required, matches=matches, log=lambda line: None)
+            if found is not None:
+                return found
+        result = compute()
+        if result is None:
+            return None
+        meta, files = write(result)
+        entry = save(key, meta, files, log=log)
+    if saved is not None:
+        saved(result, entry)
+    return result
+
+
 def _children(folder: Path) -> list[Path]:
     try:
         return list(folder.iterdir())
@@ -214,7 +307,7 @@ def _collect(folder: Path) -> None:
     current = record["version"] if record else None
     now = time.time()
     for path in folder.iterdir():
-        if path.name in (_META, current):
+        if path.name in (_META, _LOCK, current):
             continue
         try:
             age = now - path.stat().st_mtime

@@ -119,7 +119,7 @@ def _config(args: argparse.Namespace):
     return dataclasses.replace(base, **changes)
 
 
-def _trained(args: argparse.Namespace, **kwargs):
+def _load_or_train(args: argparse.Namespace, **kwargs):
     """Check the options, configure TensorFlow, then the cached (or newly trained) model they ask for."""
     config = _config(args)
     from mnistlab.runtime import configure
@@ -131,14 +131,14 @@ def _trained(args: argparse.Namespace, **kwargs):
 
 
 def _train(args: argparse.Namespace) -> int:
-    trained = _trained(args, retrain=args.retrain)
+    trained = _load_or_train(args, retrain=args.retrain)
     print(f"{trained.config.model}: {100 * trained.test_accuracy:.2f}% on the 10,000 test digits; "
           f"{trained.model.count_params():,} parameters; trained in {trained.train_seconds:.0f} s; {trained.path}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    trained = _trained(args)
+    trained = _load_or_train(args)
     from mnistlab import evaluation
 
     result = evaluation.evaluate_model(trained.model)
@@ -163,12 +163,15 @@ def _predict(args: argparse.Namespace) -> int:
             status = 1
     if not digits:
         return status
-    trained = _trained(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
+    trained = _load_or_train(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
     if not args.quiet:
         print(f"{trained.config.model} model: {100 * trained.test_accuracy:.2f}% test accuracy, trained in "
               f"{trained.train_seconds:.0f} s", file=sys.stderr)
-    for path, digit in digits.items():
-        probabilities = trained.model.predict(digit[None, :, :, None], verbose=0)[0]
+    import numpy as np
+
+    from mnistlab.inference import predict
+
+    for path, probabilities in zip(digits, predict(trained.model, np.stack(list(digits.values()))), strict=True):
         best = int(probabilities.argmax())
         ranked = ", ".join(f"{d}: {100 * probabilities[d]:.1f}%" for d in probabilities.argsort()[::-1][:3])
         print(f"{path}: {best} ({ranked})")
@@ -181,12 +184,14 @@ def _robustness(args: argparse.Namespace) -> int:
     _config(args)  # bad model options are said before the digits'
     if not 1 <= args.digits <= 10_000:
         raise ConfigError(f"digits (--digits): expected a whole number from 1 to 10,000; got {args.digits}")
-    trained = _trained(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
+    trained = _load_or_train(args, progress=not args.quiet, print_fn=lambda s: print(s, file=sys.stderr))
     from mnistlab import robustness
     from mnistlab.data import load_mnist
+    from mnistlab.fonts import printed_digits
+    from mnistlab.inference import predictor
 
     _, (x_test, y_test) = load_mnist()
-    predict = robustness.predictor(trained.model)
+    predict = predictor(trained.model)
     result = robustness.sweep(predict, x_test[:args.digits], y_test[:args.digits])
     print(f"{trained.config.model}: {100 * trained.test_accuracy:.2f}% on the 10,000 test digits; trained in "
           f"{trained.train_seconds:.0f} s\n")
@@ -196,7 +201,7 @@ def _robustness(args: argparse.Namespace) -> int:
         print(f"  {name} ({part['unit'].iloc[0]})\n      {cells}")
     scores = robustness.headline(predict, x_test, y_test)
     print("\non all 10,000 test digits: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in scores.items()))
-    images, labels, info = robustness.printed_digits()
+    images, labels, info = printed_digits()
     printed = robustness.accuracy_under(predict, images, labels)
     print(f"printed digits ({info['font'].nunique()} fonts of matplotlib, sizes and angles: {len(labels):,} digits): "
           f"{100 * printed:.2f}%")

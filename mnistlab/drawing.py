@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mnistlab.architecture import read_layers, receptive_field
 from mnistlab.photo import DigitImageError, prepare_digit
-from mnistlab.render import to_png
+from mnistlab.preprocess import model_input
+from mnistlab.render import tile_maps, to_png
 
-__all__ = ["PAD", "DrawingPad", "Reading", "course_model", "rasterize", "read_drawing", "receptive_field",
-           "tile_maps"]
+__all__ = ["PAD", "DrawingPad", "Reading", "rasterize", "read_drawing"]
 
 PAD = 280  # the pad's pixels on each side: 10 per MNIST pixel
 _MAP_COLUMNS, _MAP_SIZE = 16, 640  # feature maps: tiles a row, and the picture's width in pixels
@@ -68,47 +69,8 @@ def read_drawing(model, image: np.ndarray) -> Reading:
     except DigitImageError as exc:
         message = str(exc).replace("array: ", "the pad: ", 1)
         return Reading(message=message.replace("(crop the image to one digit)", "(undo, or clear and draw one)"))
-    probabilities, layers = forward(model, digit[np.newaxis, :, :, np.newaxis], keep=True)
+    probabilities, layers = forward(model, model_input(digit[np.newaxis]), keep=True)
     return Reading(digit, probabilities[0], {name: out[0] for name, out in layers.items()})
-
-
-def tile_maps(maps: np.ndarray, cols: int = 8) -> np.ndarray:
-    """(H, W, K) feature maps as one (rows*(H+1)-1, cols*(W+1)-1) array, the maps in reading order,
-    separated by one line of the maps' minimum."""
-    h, w, k = maps.shape
-    cols = min(cols, k)
-    rows = -(-k // cols)
-    tiled = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), maps.min(), dtype=np.float64)
-    for i in range(k):
-        r, c = divmod(i, cols)
-        tiled[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = maps[:, :, i]
-    return tiled
-
-
-def receptive_field(model, layer: str, row: int, col: int) -> tuple[int, int, int, int]:
-    """The input pixels that unit (row, col) of ``layer``'s output can see: (top, left, bottom, right), inclusive.
-
-    Walks back from the layer to the input: a k x k convolution at stride s maps rows [a, b] of its
-    output to [a*s, b*s + k - 1] of its input, a pooling of size p likewise with k = p; layers that act
-    pixel by pixel (normalisation, activations) keep the range. Valid padding only, as in the course's
-    models; raises ``ValueError`` otherwise or for an unknown layer.
-    """
-    names = [item.name for item in model.layers]
-    if layer not in names:
-        raise ValueError(f"layer: expected one of {', '.join(names)}, got {layer!r}")
-    top, bottom, left, right = row, row, col, col
-    for item in reversed(model.layers[:names.index(layer) + 1]):
-        kind, config = type(item).__name__, item.get_config()
-        if kind == "Conv2D":
-            (kh, kw), (sh, sw) = config["kernel_size"], config["strides"]
-        elif kind in ("MaxPooling2D", "AveragePooling2D"):
-            (kh, kw), (sh, sw) = config["pool_size"], config["strides"]
-        else:
-            continue
-        if config["padding"] != "valid":
-            raise ValueError(f"{item.name}: receptive fields are computed for valid padding only")
-        top, bottom, left, right = top * sh, bottom * sh + kh - 1, left * sw, right * sw + kw - 1
-    return top, left, bottom, right
 
 
 def _bars(probabilities: np.ndarray) -> str:
@@ -123,17 +85,6 @@ def _bars(probabilities: np.ndarray) -> str:
                     f"background:{'#1f77b4' if digit == best else '#9ecae1'};margin:0 6px'></span>"
                     f"<span>{100 * p:.1f}%</span></div>")
     return "".join(rows)
-
-
-def course_model(progress: bool = True):
-    """The course's best CNN from the model cache or the weights the course ships; failing both, the quick
-    one (trained now if needed, with a progress bar: about 10 s on 2 cores)."""
-    from mnistlab import training
-    from mnistlab.recipes import DEFAULTS
-
-    found = (training.cached(DEFAULTS["best"], progress=progress)
-             or training.shipped(DEFAULTS["best"], progress=progress))
-    return (found or training.load_or_train(DEFAULTS["quick"], progress=progress)).model
 
 
 class DrawingPad:
@@ -166,7 +117,7 @@ class DrawingPad:
         self.prediction = w.HTML()
         self.prediction.add_class("mnistlab-prediction")
         self.bars = w.HTML()
-        self._convolutions = [layer.name for layer in model.layers if type(layer).__name__ == "Conv2D"]
+        self._convolutions = [layer.name for layer in read_layers(model) if layer.kind == "Conv2D"]
         self.map_titles = {name: w.HTML() for name in self._convolutions}
         self.map_images = {name: w.Image(format="png") for name in self._convolutions}
         for name, image in self.map_images.items():

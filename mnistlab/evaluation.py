@@ -85,10 +85,10 @@ def evaluate_predictions(y_true: np.ndarray, probabilities: np.ndarray, predict_
 def evaluate_model(model, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None) -> Evaluation:
     """Predict the test digits (default: MNIST's 10,000) with a Keras model, timed."""
     from mnistlab.data import load_mnist
-    from mnistlab.preprocess import add_channel, scale
+    from mnistlab.inference import predict
 
     if x_test is None or y_test is None:
         _, (x_test, y_test) = load_mnist()
     start = time.perf_counter()
-    probabilities = model.predict(add_channel(scale(x_test)), batch_size=1000, verbose=0)
+    probabilities = predict(model, x_test)
     return evaluate_predictions(y_test, probabilities, time.perf_counter() - start)

@@ -10,43 +10,44 @@ from __future__ import annotations
 import numpy as np
 
 from mnistlab import ops
+from mnistlab.architecture import Layer, read_layers
 
 __all__ = ["SUPPORTED", "forward"]
 
 _ACTIVATIONS = {"linear": lambda z: z, "relu": ops.relu, "softmax": ops.softmax}
 
 
-def _activation(layer, z: np.ndarray) -> np.ndarray:
-    name = layer.get_config().get("activation", "linear")
+def _activation(layer: Layer, z: np.ndarray) -> np.ndarray:
+    name = layer.config.get("activation", "linear")
     if name not in _ACTIVATIONS:
         raise ValueError(f"{layer.name}: activation {name!r} is not one of {sorted(_ACTIVATIONS)}")
     return _ACTIVATIONS[name](z)
 
 
-def _conv2d(layer, x):
-    config = layer.get_config()
+def _conv2d(layer: Layer, x):
+    config = layer.config
     if tuple(config["dilation_rate"]) != (1, 1) or config.get("groups", 1) != 1:
         raise ValueError(f"{layer.name}: dilated or grouped convolutions are not taught here")
-    weights = layer.get_weights()
+    weights = layer.weights
     bias = weights[1] if config["use_bias"] else None
     return _activation(layer, ops.conv2d(x, weights[0], bias, tuple(config["strides"]), config["padding"]))
 
 
 def _pool(mode):
-    def pool(layer, x):
-        config = layer.get_config()
+    def pool(layer: Layer, x):
+        config = layer.config
         return ops.pool2d(x, tuple(config["pool_size"]), tuple(config["strides"]), mode, config["padding"])
     return pool
 
 
-def _dense(layer, x):
-    kernel, *bias = layer.get_weights()
+def _dense(layer: Layer, x):
+    kernel, *bias = layer.weights
     return _activation(layer, ops.dense(x, kernel, bias[0] if bias else None))
 
 
-def _batch_norm(layer, x):
-    config = layer.get_config()
-    gamma, beta, mean, variance = layer.get_weights()  # inference: the moving averages
+def _batch_norm(layer: Layer, x):
+    config = layer.config
+    gamma, beta, mean, variance = layer.weights  # inference: the moving averages
     return (x - mean) / np.sqrt(variance + config["epsilon"]) * gamma + beta
 
 
@@ -73,16 +74,17 @@ def forward(model, x: np.ndarray, *, batch_size: int = 2000, keep: bool = False)
     Returns the probabilities (N, classes); with ``keep=True`` also a dict of every layer's output
     (for the first batch only, to look inside). Raises ``ValueError`` naming a layer it cannot compute.
     """
-    for layer in model.layers:
-        if type(layer).__name__ not in SUPPORTED:
-            raise ValueError(f"{layer.name}: layer type {type(layer).__name__} has no by-hand version "
+    layers = read_layers(model)
+    for layer in layers:
+        if layer.kind not in SUPPORTED:
+            raise ValueError(f"{layer.name}: layer type {layer.kind} has no by-hand version "
                              f"(supported: {', '.join(sorted(SUPPORTED))})")
     x = np.asarray(x, dtype=np.float32)
     outputs, inside = [], {}
     for start in range(0, len(x), batch_size):
         h = x[start:start + batch_size]
-        for layer in model.layers:
-            h = SUPPORTED[type(layer).__name__](layer, h).astype(np.float32, copy=False)
+        for layer in layers:
+            h = SUPPORTED[layer.kind](layer, h).astype(np.float32, copy=False)
             if keep and start == 0:
                 inside[layer.name] = h
         outputs.append(h)

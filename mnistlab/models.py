@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mnistlab.runtime import import_tensorflow
 
-__all__ = ["course_cnn", "forward_flops", "layer_flops", "report_cnn"]
+__all__ = ["course_cnn", "report_cnn"]
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
@@ -77,31 +77,3 @@ def course_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
                keras.layers.Dropout(dropout, name="dropout"),
                keras.layers.Dense(num_classes, activation="softmax", name="probabilities")]
     return keras.Sequential(layers, name=name)
-
-
-def layer_flops(model) -> dict[str, int]:
-    """Floating-point operations for one image in each convolution and dense layer, by layer name.
-
-    Two per multiply-add: a Conv2D costs 2 * OH * OW * K * KH * KW * C, a Dense layer 2 * in * out.
-    Pooling, activations and normalisation are left out (a few percent).
-    """
-    flops = {}
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind == "Conv2D":
-            _, oh, ow, k = layer.output.shape
-            kh, kw, c, _ = layer.kernel.shape
-            flops[layer.name] = int(2 * oh * ow * k * kh * kw * c)
-        elif kind == "Dense":
-            n_in, n_out = layer.kernel.shape
-            flops[layer.name] = int(2 * n_in * n_out)
-    return flops
-
-
-def forward_flops(model) -> int:
-    """Floating-point operations for one image through the model (the sum of :func:`layer_flops`).
-
-    A training step costs about three times the forward pass (forward, then the gradients for the
-    inputs and for the weights).
-    """
-    return sum(layer_flops(model).values())

@@ -1,10 +1,11 @@
-"""Preprocessing shared by the notebooks: scaling, the channel axis, one-hot labels, seeded splits."""
+"""Preprocessing shared by the notebooks and the package: scaling, the channel axis, digits as a model takes
+them, one-hot labels, seeded splits."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["add_channel", "one_hot", "scale", "stratified_split", "stratified_subset"]
+__all__ = ["add_channel", "as_digits", "model_input", "one_hot", "scale", "stratified_split", "stratified_subset"]
 
 
 def scale(images: np.ndarray) -> np.ndarray:
@@ -21,6 +22,29 @@ def add_channel(images: np.ndarray) -> np.ndarray:
     if images.ndim != 3:
         raise ValueError(f"images: expected shape (N, H, W), got {images.shape}")
     return images[..., np.newaxis]
+
+
+def as_digits(images: np.ndarray, name: str = "images") -> np.ndarray:
+    """``images`` as an array, checked to be digits of shape (N, 28, 28) or (N, 28, 28, 1); a ``ValueError``
+    names ``name`` and the shape otherwise. The one shape check of what the package's models and transforms take."""
+    images = np.asarray(images)
+    if images.ndim not in (3, 4) or images.shape[1:3] != (28, 28) or images.ndim == 4 and images.shape[3] != 1:
+        raise ValueError(f"{name}: expected (N, 28, 28) or (N, 28, 28, 1) digits, got shape {images.shape}")
+    return images
+
+
+def model_input(images: np.ndarray, name: str = "images") -> np.ndarray:
+    """Digits as the course's Keras models take them: float32 (N, 28, 28, 1) in [0, 1]. ``images`` are
+    (N, 28, 28) or (N, 28, 28, 1), uint8 pixels 0..255 (divided by 255) or floats already in [0, 1]."""
+    images = as_digits(images, name)
+    x = images.reshape(len(images), 28, 28, 1)
+    if np.issubdtype(x.dtype, np.integer) or x.dtype == bool:
+        if x.dtype != np.uint8:
+            raise ValueError(f"{name}: expected uint8 pixels 0..255 or floats in [0, 1], got dtype {x.dtype}")
+        return scale(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name}: expected uint8 pixels 0..255 or floats in [0, 1], got dtype {x.dtype}")
+    return x.astype(np.float32, copy=False)
 
 
 def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:

@@ -129,14 +129,11 @@ class TrainConfig:
 
     def identity(self) -> dict:
         """Everything the trained model depends on: this config, its recipe, the code, the library versions."""
-        from mnistlab import models
-        from mnistlab.cache import code_digest, functions_digest, versions
+        from mnistlab.cache import functions_digest, module_source, versions
 
-        training_code = resources.files("mnistlab").joinpath("training.py").read_text(encoding="utf-8")
-        builder = getattr(models, self.recipe.build)
         return {"config": dataclasses.asdict(self), "recipe": dataclasses.asdict(self.recipe),
-                "code": {"builder": code_digest(builder),
-                         "training": functions_digest(training_code, TRAINING_FUNCTIONS)},
+                "code": {"builder": functions_digest(module_source("mnistlab.models"), [self.recipe.build]),
+                         "training": functions_digest(module_source("mnistlab.training"), TRAINING_FUNCTIONS)},
                 "versions": versions("mnistlab", "keras", "tensorflow", "numpy")}
 
     def key(self) -> str:

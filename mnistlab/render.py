@@ -1,4 +1,5 @@
-"""Arrays to PNG bytes for the explorers' Image widgets: fast (Pillow), crisp (nearest neighbour)."""
+"""Arrays to pictures: PNG bytes for the explorers' Image widgets (fast, with Pillow; crisp, nearest neighbour),
+and feature maps tiled into one array."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 
 import numpy as np
 
-__all__ = ["to_png", "to_rgb"]
+__all__ = ["tile_maps", "to_png", "to_rgb"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -55,3 +56,16 @@ def to_png(array: np.ndarray, *, size: int = 168, **colour) -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def tile_maps(maps: np.ndarray, cols: int = 8) -> np.ndarray:
+    """(H, W, K) feature maps as one (rows*(H+1)-1, cols*(W+1)-1) array, the maps in reading order,
+    separated by one line of the maps' minimum."""
+    h, w, k = maps.shape
+    cols = min(cols, k)
+    rows = -(-k // cols)
+    tiled = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), maps.min(), dtype=np.float64)
+    for i in range(k):
+        r, c = divmod(i, cols)
+        tiled[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = maps[:, :, i]
+    return tiled

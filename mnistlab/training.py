@@ -4,7 +4,8 @@ What to train is a :class:`mnistlab.recipes.TrainConfig` (that module imports no
 module trains it. Trained models live in the user's cache (:mod:`mnistlab.cache`), never in the
 repository, under the config's key, which covers the config, its recipe, the code that builds and
 trains the model, and the library versions. A notebook or the command line asks
-:func:`load_or_train` and gets the cached model when one matches, or trains it.
+:func:`load_or_train` and gets the cached model when one matches, else the weights the course ships, or
+trains it; :func:`course_model` is the model the drawing pad reads digits with.
 Importing this module imports TensorFlow.
 """
 
@@ -28,8 +29,8 @@ tf = import_tensorflow()
 keras = tf.keras
 
 __all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "STEPS_PER_EXECUTION", "EpochLines", "TrainConfig", "Trained",
-           "build", "cached", "is_recipe", "keep", "load_or_train", "seeded", "setup", "train", "training_data",
-           "warmup_cosine"]
+           "build", "cached", "compiled_setup", "course_model", "from_shipped", "is_recipe", "load", "load_or_train",
+           "score_and_cache", "seeded", "train", "training_data", "warmup_cosine"]
 
 _MODEL_FILE = "model.keras"
 
@@ -164,7 +165,7 @@ def _compiled(config: TrainConfig, steps_per_execution: int):
     return model
 
 
-def setup(model) -> str:
+def compiled_setup(model) -> str:
     """What makes a compiled model the one it is, as text: its layers, optimiser and loss (not its weights)."""
     loss = model.loss if isinstance(model.loss, str) else keras.losses.serialize(model.loss)
     optimizer = keras.optimizers.serialize(model.optimizer)
@@ -181,7 +182,7 @@ def is_recipe(config: TrainConfig, model) -> bool:
     """
     with _generators_kept():
         reference = _compiled(config, STEPS_PER_EXECUTION)
-    return setup(reference) == setup(model)
+    return compiled_setup(reference) == compiled_setup(model)
 
 
 def train(config: TrainConfig, *, progress: bool = True, print_fn=print) -> Trained:
@@ -204,6 +205,53 @@ def _trained(config: TrainConfig, model, history: dict, seconds: float, test=Non
                    float(accuracy))
 
 
+_REQUIRED = {"history": dict, "train_seconds": (int, float), "test_accuracy": (int, float)}
+
+
+def _reader(config: TrainConfig, model=None, *, progress: bool = True, print_fn=print):
+    """How a cache entry of ``config`` becomes a :class:`Trained` (loaded in Keras' safe mode; with ``model``, its
+    weights loaded into that model)."""
+    def read(entry: cache.Entry) -> Trained:
+        try:
+            loaded = keras.models.load_model(entry.file(_MODEL_FILE), safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable model is a cache miss, said in one line
+            raise cache.Unusable(f"{_MODEL_FILE} does not load ({type(exc).__name__}: {exc})") from exc
+        if model is not None:
+            model.set_weights(loaded.get_weights())
+        meta = entry.meta
+        if progress:
+            print_fn(f"loaded the {config.model} model from the cache ({entry.key}): "
+                     f"{100 * meta['test_accuracy']:.2f}% test accuracy")
+        return Trained(loaded if model is None else model, config, meta["history"], meta["train_seconds"],
+                       meta["test_accuracy"], from_cache=True, path=entry.file(_MODEL_FILE))
+
+    return read
+
+
+def _entry(trained: Trained):
+    """A trained model as a cache entry: its metadata and its ``model.keras``."""
+    return ({"config": dataclasses.asdict(trained.config), "history": trained.history,
+             "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy},
+            {_MODEL_FILE: trained.model.save})
+
+
+def _saved(trained: Trained, entry: cache.Entry | None) -> None:
+    trained.path = entry.file(_MODEL_FILE) if entry is not None else None
+
+
+def _through_cache(config: TrainConfig, compute, *, refresh: bool = False, progress: bool = True, print_fn=print,
+                   warn=cache.warn) -> Trained | None:
+    """The cached model for ``config``, or else ``compute()``'s, then cached
+    (:func:`mnistlab.cache.load_or_compute`)."""
+    def waiting() -> None:
+        if progress:
+            print_fn(f"another process is training or loading the {config.model} model: waiting for it")
+
+    return cache.load_or_compute(config.key(), compute, read=_reader(config, progress=progress, print_fn=print_fn),
+                                 write=_entry, required=_REQUIRED, matches={"config": dataclasses.asdict(config)},
+                                 refresh=refresh, log=warn, waiting=waiting, saved=_saved)
+
+
 def cached(config: TrainConfig, model=None, *, progress: bool = True, print_fn=print,
            warn=cache.warn) -> Trained | None:
     """The cached trained model for a config (loaded in Keras' safe mode), or ``None`` if there is none.
@@ -216,53 +264,32 @@ def cached(config: TrainConfig, model=None, *, progress: bool = True, print_fn=p
         if progress:
             print_fn(f"this model is not the {config.model} recipe's: it is trained, not taken from the cache")
         return None
-    key = config.key()
-    entry = cache.load(key, required={"history": dict, "train_seconds": (int, float), "test_accuracy": (int, float)},
+    return cache.fetch(config.key(), _reader(config, model, progress=progress, print_fn=print_fn), required=_REQUIRED,
                        matches={"config": dataclasses.asdict(config)}, log=warn)
-    if entry is None:
-        return None
-    try:
-        loaded = keras.models.load_model(entry.file(_MODEL_FILE), safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable model is a cache miss, said in one line
-        warn(f"cache: ignoring {entry.folder}: {_MODEL_FILE} does not load ({type(exc).__name__}: {exc}); "
-             "training it again")
-        return None
-    if model is not None:
-        model.set_weights(loaded.get_weights())
-    meta = entry.meta
-    if progress:
-        print_fn(f"loaded the {config.model} model from the cache ({key}): "
-                 f"{100 * meta['test_accuracy']:.2f}% test accuracy")
-    return Trained(loaded if model is None else model, config, meta["history"], meta["train_seconds"],
-                   meta["test_accuracy"], from_cache=True, path=entry.file(_MODEL_FILE))
 
 
-def keep(config: TrainConfig, model, history: dict, seconds: float, *, print_fn=print) -> Trained:
-    """A model trained for ``config`` outside :func:`train` (a notebook's own ``fit``), scored and cached.
+def score_and_cache(config: TrainConfig, model, history: dict, seconds: float, *, print_fn=print) -> Trained:
+    """A model trained for ``config`` outside :func:`train` (a notebook's own ``fit``), scored on the test digits and
+    cached.
 
     ``history`` is ``fit``'s ``History.history``, ``seconds`` its training time. A model that is not the
     recipe's (:func:`is_recipe`) is scored but not cached, so it never stands in for the recipe's.
     """
     trained = _trained(config, model, history, seconds)
     if is_recipe(config, model):
-        _save(trained)
+        meta, files = _entry(trained)
+        _saved(trained, cache.save(config.key(), meta, files))
     else:
         print_fn(f"not cached: this model is not the {config.model} recipe's")
     return trained
 
 
-def _save(trained: Trained, warn=cache.warn) -> None:
-    meta = {"config": dataclasses.asdict(trained.config), "history": trained.history,
-            "train_seconds": trained.train_seconds, "test_accuracy": trained.test_accuracy}
-    entry = cache.save(trained.config.key(), meta, {_MODEL_FILE: trained.model.save}, log=warn)
-    trained.path = entry.file(_MODEL_FILE) if entry is not None else None
-
-
-def shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=cache.warn) -> Trained | None:
-    """The model built from the weights the course ships for ``config`` (:mod:`mnistlab.pretrained`), cached.
+def from_shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=cache.warn) -> Trained | None:
+    """The model built from the weights the course ships for ``config`` (:mod:`mnistlab.pretrained`).
 
     ``None`` if none are shipped for this config, if ``$MNISTLAB_PRETRAINED`` is 0, or if they were
-    trained from another recipe or other code (said in one line through ``warn``).
+    trained from another recipe or other code (said in one line through ``warn``). Nothing is cached here:
+    :func:`load` and :func:`load_or_train` cache it.
     """
     from mnistlab import pretrained
 
@@ -290,30 +317,42 @@ def shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=
         return None
     model.set_weights(arrays)
     model.optimizer.build(model.trainable_variables)  # cached with its optimizer's (unused) slots, as a trained model
-    trained = Trained(model, config, record["history"], record["train_seconds"], record["test_accuracy"],
-                      from_cache=True)
-    _save(trained, warn)
     if progress:
-        print_fn(f"took the {config.model} model the course ships: {100 * trained.test_accuracy:.2f}% test accuracy; "
-                 f"mnistlab train --model {config.model} --retrain trains it on your computer")
-    return trained
+        print_fn(f"took the {config.model} model the course ships: {100 * record['test_accuracy']:.2f}% test "
+                 f"accuracy; mnistlab train --model {config.model} --retrain trains it on your computer")
+    return Trained(model, config, record["history"], record["train_seconds"], record["test_accuracy"],
+                   from_cache=True)
+
+
+def load(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=cache.warn) -> Trained | None:
+    """The trained model for a config without training: the cached one, else the one the course ships (then
+    cached); ``None`` if there is neither."""
+    return _through_cache(config, lambda: from_shipped(config, progress=progress, print_fn=print_fn, warn=warn),
+                          progress=progress, print_fn=print_fn, warn=warn)
 
 
 def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True, print_fn=print,
                   warn=cache.warn) -> Trained:
     """The cached model for a config if there is one (see :func:`cached`), else the weights the course ships
-    for it (see :func:`shipped`), else train it; the last two are cached. ``retrain`` trains in any case.
+    for it (see :func:`from_shipped`), else train it; the last two are cached. ``retrain`` trains in any case.
 
     Progress goes to ``print_fn``; a cache entry that cannot be used is reported in one line through
     ``warn`` (stderr by default), and the model is trained again and replaces it.
     """
-    found = None if retrain else (cached(config, progress=progress, print_fn=print_fn, warn=warn)
-                                  or shipped(config, progress=progress, print_fn=print_fn, warn=warn))
-    if found is not None:
-        return found
-    if progress:
-        print_fn(f"training {config.model} on {config.train_size:,} digits for {config.epochs} epochs "
-                 f"(batch {config.batch_size}); it is cached in {cache.cache_dir()} for next time")
-    trained = train(config, progress=progress, print_fn=print_fn)
-    _save(trained, warn)
-    return trained
+    def compute() -> Trained:
+        found = None if retrain else from_shipped(config, progress=progress, print_fn=print_fn, warn=warn)
+        if found is not None:
+            return found
+        if progress:
+            print_fn(f"training {config.model} on {config.train_size:,} digits for {config.epochs} epochs "
+                     f"(batch {config.batch_size}); it is cached in {cache.cache_dir()} for next time")
+        return train(config, progress=progress, print_fn=print_fn)
+
+    return _through_cache(config, compute, refresh=retrain, progress=progress, print_fn=print_fn, warn=warn)
+
+
+def course_model(progress: bool = True):
+    """The Keras model the drawing pad reads digits with: the course's best CNN (:func:`load`: cached or shipped);
+    failing both, the quick one (trained now if needed, with progress: seconds, not minutes)."""
+    found = load(DEFAULTS["best"], progress=progress)
+    return (found or load_or_train(DEFAULTS["quick"], progress=progress)).model

@@ -480,14 +480,14 @@ class PoolingExplorer(_Explorer):
 
 
 class TransformExplorer(_Explorer):
-    """A digit changed by one transform of :mod:`mnistlab.robustness` at a chosen strength, and what a
+    """A digit changed by one transform of :mod:`mnistlab.transforms` at a chosen strength, and what a
     model reads before and after. ``predict`` maps (N, 28, 28) uint8 digits to probabilities."""
 
     css_name = "transform"
 
     def __init__(self, predict, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
                  transform: str = "rotate", strength: float | None = None) -> None:
-        from mnistlab.robustness import TRANSFORMS
+        from mnistlab.transforms import TRANSFORMS
 
         super().__init__(images, labels, index)
         w = self._w
@@ -509,12 +509,12 @@ class TransformExplorer(_Explorer):
 
     @staticmethod
     def _strengths(name: str) -> list[float]:
-        from mnistlab.robustness import TRANSFORMS
+        from mnistlab.transforms import TRANSFORMS
 
         return sorted(TRANSFORMS[name].strengths)
 
     def _new_transform(self, change) -> None:
-        from mnistlab.robustness import TRANSFORMS
+        from mnistlab.transforms import TRANSFORMS
 
         with self.strength.hold_trait_notifications():
             self.strength.options = self._strengths(change["new"])
@@ -523,7 +523,7 @@ class TransformExplorer(_Explorer):
 
     def update(self) -> None:
         """Change the current digit, read both versions and redraw."""
-        from mnistlab.robustness import TRANSFORMS, transformed
+        from mnistlab.transforms import TRANSFORMS, transformed
 
         digit = self.images[self.digit.value]
         self.output = transformed(digit[None], self.transform.value, self.strength.value)[0]

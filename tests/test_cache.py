@@ -203,9 +203,76 @@ def test_an_unreadable_baseline_table_is_recomputed(folder):
     (entry / "meta.json").write_text(json.dumps(record))
     lines = []
     again, _ = load_or_compare(200, progress=False, warn=lines.append)
-    assert len(lines) == 1 and "its table cannot be read" in lines[0]
+    assert len(lines) == 1 and "its content cannot be read" in lines[0]
     assert again["accuracy"].tolist() == table["accuracy"].tolist()
     assert load_or_compare(200, progress=False, warn=pytest.fail)[0]["accuracy"].tolist() == table["accuracy"].tolist()
+
+
+_COMPUTER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from mnistlab import cache
+
+    calls = Path(sys.argv[1])
+
+    def compute():
+        with calls.open("a") as f:
+            f.write("computed ")
+        time.sleep(1.0)
+        return {"answer": 42}
+
+    found = cache.load_or_compute("shared-1", compute, read=lambda entry: entry.meta,
+                                  write=lambda result: (result, {}), waiting=lambda: print("waited"))
+    print(found["answer"])
+""")
+
+
+def test_a_result_another_process_is_computing_is_waited_for_then_read(folder, tmp_path):
+    """Two processes ask for the same entry at once: one computes it, the other waits for it and reads it."""
+    script, calls = tmp_path / "computer.py", tmp_path / "calls.txt"
+    script.write_text(_COMPUTER)
+    env = {**os.environ, "MNISTLAB_CACHE": str(folder)}
+    runs = [subprocess.Popen([sys.executable, str(script), str(calls)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = []
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        outputs.append(out.split())
+    assert calls.read_text() == "computed "  # once
+    assert sorted(outputs) == [["42"], ["waited", "42"]]
+    assert cache.load("shared-1", log=pytest.fail).meta == {"answer": 42}
+
+
+def test_load_or_compute_reads_computes_refreshes_and_keeps_nothing_for_none(folder):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    def ask(**options):
+        return cache.load_or_compute("lc-1", compute, read=lambda entry: entry.meta, write=lambda r: (r, {}),
+                                     required={"n": int}, log=pytest.fail, **options)
+
+    assert ask() == {"n": 1} and ask() == {"n": 1} and len(calls) == 1  # computed once, then read
+    assert ask(refresh=True) == {"n": 2} and ask() == {"n": 2}  # refreshed: computed again and replaced
+    assert cache.load_or_compute("lc-2", lambda: None, read=lambda e: e.meta, write=lambda r: (r, {})) is None
+    assert cache.load("lc-2") is None  # nothing to keep
+    lines = []
+    unusable = cache.load_or_compute("lc-1", compute, read=lambda e: (_ for _ in ()).throw(cache.Unusable("bad")),
+                                     write=lambda r: (r, {}), log=lines.append)
+    assert unusable == {"n": 3} and len(lines) == 1 and lines[0].endswith(": bad; computing it again")
+
+
+def test_without_a_writable_cache_load_or_compute_computes_and_says_so_once(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("MNISTLAB_CACHE", str(blocker))
+    lines = []
+    found = cache.load_or_compute("lc-3", lambda: {"n": 1}, read=lambda e: e.meta, write=lambda r: (r, {}),
+                                  log=lines.append)
+    assert found == {"n": 1} and len(lines) == 1 and "cannot write" in lines[0]
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -235,21 +302,29 @@ def test_keys_cover_every_hyperparameter_of_the_recipe(monkeypatch):
 
 
 def test_editing_the_model_code_or_a_library_changes_the_key(monkeypatch):
-    from mnistlab import models
-
+    """The builder's code is in the key; another function of models.py, or its docstring, is not."""
     config = TrainConfig(model="best", train_size=1000, epochs=2)
     key = config.key()
-    original = models.course_cnn
+    real = cache.module_source
 
-    def course_cnn(*args, **kwargs):  # an edited builder: a different source text
-        return original(*args, **kwargs)
+    def edited(old: str, new: str):
+        def source(name: str) -> str:
+            text = real(name)
+            if name == "mnistlab.models":
+                assert old in text
+                return text.replace(old, new)
+            return text
+        return source
 
-    monkeypatch.setattr(models, "course_cnn", course_cnn)
+    monkeypatch.setattr(cache, "module_source", edited("bn_momentum: float = 0.9", "bn_momentum: float = 0.8"))
     assert config.key() != key
-    monkeypatch.setattr(models, "course_cnn", original)
-    assert config.key() == key
-    real = cache.versions
-    monkeypatch.setattr(cache, "versions", lambda *names: {**real(*names), "keras": "99.0"})
+    monkeypatch.setattr(cache, "module_source", edited("dropout: float = 0.2):", "dropout: float = 0.3):"))
+    assert config.key() == key  # report_cnn's default: not the best model's builder
+    monkeypatch.setattr(cache, "module_source", edited("The course's own CNNs", "The course's CNNs"))
+    assert config.key() == key  # a docstring
+    monkeypatch.setattr(cache, "module_source", real)
+    real_versions = cache.versions
+    monkeypatch.setattr(cache, "versions", lambda *names: {**real_versions(*names), "keras": "99.0"})
     assert config.key() != key
 
 

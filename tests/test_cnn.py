@@ -10,7 +10,7 @@ import pytest
 from mnistlab.data import load_mnist
 
 training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
-from mnistlab import models  # noqa: E402
+from mnistlab import architecture, models  # noqa: E402
 from mnistlab.cli import main  # noqa: E402
 from mnistlab.evaluation import evaluate_model, evaluate_predictions  # noqa: E402
 from mnistlab.forward import forward  # noqa: E402
@@ -56,8 +56,8 @@ def test_course_models_are_smaller_and_built_as_their_recipes_say():
     assert [layer.name for layer in best.layers][:6] == ["shift", "conv1", "pool1", "bn1", "relu1", "conv2"]
     assert best.get_layer("flatten").output.shape == (None, 3 * 3 * 256)
     assert quick.get_layer("flatten").output.shape == (None, 4 * 4 * 24)
-    flops = models.layer_flops(best)
-    assert flops["conv2"] == 2 * 11 * 11 * 64 * 3 * 3 * 32 and models.forward_flops(best) == sum(flops.values())
+    flops = architecture.layer_flops(best)
+    assert flops["conv2"] == 2 * 11 * 11 * 64 * 3 * 3 * 32 and architecture.forward_flops(best) == sum(flops.values())
     with pytest.raises(ValueError, match=r"pools: expected one entry per convolution \(2\), got 3"):
         models.course_cnn(widths=(8, 16))
 
@@ -176,7 +176,7 @@ def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache, tiny_m
     assert training.is_recipe(TINY, model)
     assert training.cached(TINY, model, progress=False) is None
     history = model.fit(x, y, batch_size=TINY.batch_size, epochs=TINY.epochs, validation_data=validation, verbose=0)
-    kept = training.keep(TINY, model, history.history, 1.5)
+    kept = training.score_and_cache(TINY, model, history.history, 1.5)
     assert kept.train_seconds == 1.5 and kept.path.exists() and len(kept.history["val_accuracy"]) == 2
     assert kept.test_accuracy == tiny_model.test_accuracy  # what train() makes
 
@@ -203,7 +203,7 @@ def test_a_model_that_is_not_the_recipes_is_never_cached_as_it(cache):
     lines = []
     assert training.cached(TINY, other, print_fn=lines.append) is None
     assert lines == ["this model is not the report recipe's: it is trained, not taken from the cache"]
-    kept = training.keep(TINY, other, {"loss": [1.0]}, 0.1, print_fn=lines.append)
+    kept = training.score_and_cache(TINY, other, {"loss": [1.0]}, 0.1, print_fn=lines.append)
     assert kept.path is None and lines[-1] == "not cached: this model is not the report recipe's"
     assert not list(cache.glob("*/meta.json"))
 
@@ -232,7 +232,7 @@ def test_open_box_forward_matches_keras(tiny_model):
 
 
 def test_open_box_handles_the_best_model(cache):
-    trained = training.shipped(training.DEFAULTS["best"], progress=False, warn=pytest.fail)  # trained, not here
+    trained = training.from_shipped(training.DEFAULTS["best"], progress=False, warn=pytest.fail)  # trained, not here
     _, (x_test, _) = load_mnist()
     x = x_test[:300, :, :, None].astype(np.float32) / 255
     np.testing.assert_allclose(forward(trained.model, x), trained.model.predict(x, verbose=0), atol=1e-4)
@@ -376,7 +376,7 @@ def test_cli_robustness_prints_every_transform_the_headline_and_the_printed_digi
     options = ["--model", "report", "--train-size", "3000", "--epochs", "2", "--quiet"]
     assert main(["robustness", *options, "--digits", "200"]) == 0
     out = capsys.readouterr().out
-    from mnistlab.robustness import TRANSFORMS
+    from mnistlab.transforms import TRANSFORMS
 
     for name, transform in TRANSFORMS.items():
         assert f"  {name} ({transform.unit})" in out
@@ -398,7 +398,7 @@ def test_cli_defaults_to_the_best_model_and_offers_the_quick_one():
 
 def test_forward_flops_counts_multiply_adds_twice():
     macs = 26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 64 + 64 * 10
-    assert models.forward_flops(models.report_cnn()) == 2 * macs
+    assert architecture.forward_flops(models.report_cnn()) == 2 * macs
 
 
 def test_prepare_steps_show_each_step_of_prepare_digit():

@@ -125,41 +125,34 @@ def _root_conftest():
     return conftest
 
 
-def test_pytest_runs_the_course_in_order_on_one_worker():
-    """Under pytest-xdist the cells of each notebook stay together on one worker; the notebook that fits the
-    baselines alone (04) is a unit of its own that starts first beside the course, and every other notebook that
-    reads or fills the model cache goes with the course (one worker, in order) with its browser test; the
-    others, the unit tests and the other browser tests go to whichever worker is free."""
+def test_pytest_sends_each_file_whole_to_a_worker_in_the_course_order():
+    """pytest-xdist's documented ``loadfile`` keeps a notebook's cells on one worker (they share a kernel), in the
+    order the root conftest sets: the notebooks that train first, those that read what they trained after every
+    other unit, then the solved course, then the browser suite."""
     from pathlib import Path
+    from types import SimpleNamespace
 
     root = Path(__file__).resolve().parents[1]
+    addopts = next(line for line in (root / "pyproject.toml").read_text().splitlines() if line.startswith("addopts"))
+    assert "--dist loadfile" in addopts and "--no-loadscope-reorder" in addopts
     conftest = _root_conftest()
-    unit = conftest.unit_of_work
-    assert unit("tests/test_solutions.py::test_the_course_with_every_exercise_solved") == "the course"
-    assert unit("tests/test_ops.py::test_max_pool_matches_tf") == "tests/test_ops.py::test_max_pool_matches_tf"
-    assert unit("tests/e2e/test_lab.py::test_suite_sees_a_raising_callback") == "the browser"
-    apart, fits_the_baselines = [], []
-    for path in find_notebooks(root / "notebooks"):
-        nb = nbformat.read(path, 4)
-        units = {unit(f"notebooks/{path.name}::Cell {i}") for i in range(len(nb.cells))}
-        assert len(units) == 1, f"the cells of {path.name} would run on different workers"
-        code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
-        reads_the_cache = any(word in code for word in ("load_or_", "training.", "cached("))
-        browser = unit(f"tests/e2e/test_lab.py::test_notebook_in_jupyterlab[{path.name}]")
-        if "baselines.load_or_" in code and "training." not in code:
-            assert units == {"the baselines"}, f"{path.name} fits the baselines alone: it runs apart, first"
-            fits_the_baselines.append(path.name)
-        elif reads_the_cache:
-            assert units == {"the course"} and browser == "the course", f"{path.name} reads the model cache, yet " \
-                "it may run apart from the notebooks that fill it"
-        else:
-            apart.append(path.name)
-            assert units != {"the course"} and browser == "the browser"
-    assert "00_data.ipynb" in apart and "01_convolution.ipynb" in apart
-    assert fits_the_baselines == ["04_baselines.ipynb"] and conftest.FIRST_UNITS == ("the course", "the baselines")
-    # The notebook that reads the baselines waits for them; no other does.
-    assert [p.name for p in find_notebooks(root / "notebooks")
-            if conftest.reads_the_baselines(f"notebooks/{p.name}")] == ["07_evaluation.ipynb"]
+    for path in (*conftest.FIRST, *conftest.AFTER):
+        assert (root / path).is_file(), path
+
+    def item(nodeid: str, mark: str | None = None):
+        return SimpleNamespace(nodeid=nodeid, get_closest_marker=lambda name: name if name == mark else None)
+
+    items = [item("tests/e2e/test_lab.py::test_notebook_in_jupyterlab[00_data.ipynb]", "e2e"),
+             item("notebooks/08_beyond_the_test_set.ipynb::Cell 0"), item("tests/test_ops.py::test_conv"),
+             item("tests/test_solutions.py::test_the_course_with_every_exercise_solved", "solutions"),
+             item("tests/test_restart.py::test_first_cell_sets_up_every_exercise_and_widget[07_evaluation.ipynb]"),
+             item("notebooks/04_baselines.ipynb::Cell 0"), item("notebooks/00_data.ipynb::Cell 0"),
+             item("notebooks/07_evaluation.ipynb::Cell 0"), item("notebooks/05_cnn.ipynb::Cell 0"),
+             item("notebooks/05_cnn.ipynb::Cell 1")]
+    conftest.pytest_collection_modifyitems(items)
+    assert [i.nodeid.split("::")[0].split("/")[-1] for i in items] == [
+        "05_cnn.ipynb", "05_cnn.ipynb", "04_baselines.ipynb", "test_ops.py", "00_data.ipynb", "07_evaluation.ipynb",
+        "08_beyond_the_test_set.ipynb", "test_restart.py", "test_solutions.py", "test_lab.py"]
 
 
 def test_pytest_workers_share_the_cores(monkeypatch):
@@ -173,83 +166,3 @@ def test_pytest_workers_share_the_cores(monkeypatch):
                              ({"PYTEST_XDIST_WORKER_COUNT": "2", "MNISTLAB_THREADS": "2"}, "2"), ({}, None)]:
         conftest.share_the_cores(environ)
         assert environ.get("MNISTLAB_THREADS") == threads
-
-
-def test_under_xdist_the_notebook_that_reads_the_baselines_waits_for_their_run(monkeypatch, tmp_path):
-    """07's first cell waits (at most BASELINES_WAIT_S) until the last cell of 04 has run on the other worker."""
-    import shutil
-    import tempfile
-    import time
-    from pathlib import Path
-    from types import SimpleNamespace
-
-    conftest = _root_conftest()
-    root = Path(conftest.__file__).parent
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the markers go to this test's own folder
-    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", "test")
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
-    monkeypatch.setattr(conftest, "BASELINES_WAIT_S", 1.5)
-    session = SimpleNamespace(items=[])
-
-    def cell(notebook: str, i: int):
-        item = SimpleNamespace(nodeid=f"notebooks/{notebook}::Cell {i}", path=root / "notebooks" / notebook,
-                               session=session)
-        session.items.append(item)
-        return item
-
-    fitting = [cell("04_baselines.ipynb", i) for i in range(2)]
-    reading = [cell("07_evaluation.ipynb", i) for i in range(2)]
-    other = cell("08_beyond_the_test_set.ipynb", 0)
-
-    def seconds(step) -> float:
-        start = time.monotonic()
-        step()
-        return time.monotonic() - start
-
-    assert seconds(lambda: conftest.pytest_runtest_setup(other)) < 0.5  # reads no baselines: never waits
-    assert seconds(lambda: conftest.pytest_runtest_setup(reading[1])) < 0.5  # only the first cell waits
-    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) >= 1.5  # 04 has not run: waits, then goes on
-    conftest.pytest_runtest_teardown(fitting[0], fitting[1])  # not 04's last cell yet
-    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) >= 1.5
-    conftest.pytest_runtest_teardown(fitting[1], other)  # 04's last cell has run
-    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
-    shutil.rmtree(conftest._markers("test"))
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")  # one worker runs the notebooks in order: nobody waits
-    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
-    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT")  # nor in one process (-n 0)
-    assert seconds(lambda: conftest.pytest_runtest_setup(reading[0])) < 0.5
-
-
-def test_under_xdist_the_controller_removes_the_runs_markers(monkeypatch, tmp_path):
-    """The controller names the test run for its workers, and removes their marker folder when they are done;
-    a worker's end removes nothing, nor does a run without workers."""
-    import tempfile
-    from types import SimpleNamespace
-
-    conftest = _root_conftest()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    controller = SimpleNamespace(option=SimpleNamespace(numprocesses=2, testrunuid=None))
-    conftest.pytest_configure(controller)
-    uid = controller.option.testrunuid
-    assert uid and len(uid) == 32
-    conftest.pytest_configure(controller)
-    assert controller.option.testrunuid == uid  # named once
-    given = SimpleNamespace(option=SimpleNamespace(numprocesses=2, testrunuid="given"))
-    conftest.pytest_configure(given)
-    assert given.option.testrunuid == "given"  # --testrunuid on the command line is kept
-    alone = SimpleNamespace(option=SimpleNamespace(numprocesses=0, testrunuid=None))
-    conftest.pytest_configure(alone)
-    assert alone.option.testrunuid is None  # -n 0: no workers, no markers
-
-    monkeypatch.setenv("PYTEST_XDIST_TESTRUNUID", uid)
-    marker = conftest._done_marker(tmp_path / "04_baselines.ipynb")
-    assert marker.parent.parent == tmp_path
-    marker.parent.mkdir()
-    marker.touch()
-    worker = SimpleNamespace(option=controller.option, workerinput={"testrunuid": uid})
-    conftest.pytest_sessionfinish(SimpleNamespace(config=worker))
-    assert marker.exists()  # the other worker may still wait on it
-    conftest.pytest_sessionfinish(SimpleNamespace(config=controller))
-    assert not marker.parent.exists()
-    conftest.pytest_sessionfinish(SimpleNamespace(config=controller))  # nothing left to remove: no error
-    conftest.pytest_sessionfinish(SimpleNamespace(config=alone))

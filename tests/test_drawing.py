@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnistlab import drawing, models
+from mnistlab import architecture, drawing, models, render
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_rasterize_draws_round_strokes_of_the_pen_width():
 
 def test_tile_maps_lays_maps_out_in_reading_order():
     maps = np.arange(2 * 3 * 5, dtype=float).reshape(2, 3, 5)
-    tiled = drawing.tile_maps(maps, cols=3)
+    tiled = render.tile_maps(maps, cols=3)
     assert tiled.shape == (2 * 3 - 1, 3 * 4 - 1)
     np.testing.assert_array_equal(tiled[0:2, 0:3], maps[:, :, 0])
     np.testing.assert_array_equal(tiled[0:2, 8:11], maps[:, :, 2])
@@ -98,11 +98,11 @@ def test_marks_that_are_not_one_digit_show_prepare_digits_message_in_place(model
 
 def test_receptive_fields_grow_through_convolutions_and_pooling(model):
     """conv2 of the (4, 8) model: 3x3 on 13x13 pooled maps of 3x3 convolutions: 8x8 input pixels."""
-    assert drawing.receptive_field(model, "conv1", 0, 0) == (0, 0, 2, 2)
-    assert drawing.receptive_field(model, "pool1", 1, 2) == (2, 4, 5, 7)
-    assert drawing.receptive_field(model, "conv2", 3, 4) == (6, 8, 13, 15)
+    assert architecture.receptive_field(model, "conv1", 0, 0) == (0, 0, 2, 2)
+    assert architecture.receptive_field(model, "pool1", 1, 2) == (2, 4, 5, 7)
+    assert architecture.receptive_field(model, "conv2", 3, 4) == (6, 8, 13, 15)
     with pytest.raises(ValueError, match="layer: expected one of"):
-        drawing.receptive_field(model, "conv9", 0, 0)
+        architecture.receptive_field(model, "conv9", 0, 0)
 
 
 def test_the_receptive_field_holds_every_pixel_the_unit_depends_on(model):
@@ -116,7 +116,7 @@ def test_the_receptive_field_holds_every_pixel_the_unit_depends_on(model):
     batch = np.repeat(x, 28 * 28, axis=0)
     batch[np.arange(28 * 28), np.arange(28 * 28) // 28, np.arange(28 * 28) % 28, 0] += 0.5
     changed = (np.abs(upto(batch).numpy()[:, 3, 4] - base).max(axis=1) > 1e-6).reshape(28, 28)
-    top, left, bottom, right = drawing.receptive_field(model, "conv2", 3, 4)
+    top, left, bottom, right = architecture.receptive_field(model, "conv2", 3, 4)
     inside = np.zeros((28, 28), bool)
     inside[top:bottom + 1, left:right + 1] = True
     assert changed.any() and not (changed & ~inside).any()
@@ -126,7 +126,7 @@ def test_clicking_a_feature_map_unit_marks_its_receptive_field(model):
     pad = drawing.DrawingPad(model)
     pad.stroke(line((140, 50), (130, 230)))
     maps = pad.reading.layers["conv2"]  # (11, 11, 8): tiles of 12 pixels, 8 to a row
-    factor = 640 // max(drawing.tile_maps(maps, cols=16).shape)
+    factor = 640 // max(render.tile_maps(maps, cols=16).shape)
     pad._events[1]._dom_handlers({"type": "click", "dataX": (2 * 12 + 4) * factor + 1, "dataY": 3 * factor + 1})
     assert pad.field[:4] == ("conv2", 2, 3, 4) and pad.field[4] == (6, 8, 13, 15)
     assert "conv2, map 2, unit (3, 4)" in pad.field_text.value and "8x8 pixels" in pad.field_text.value

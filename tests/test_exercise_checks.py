@@ -151,7 +151,7 @@ def test_an_unwritable_data_folder_is_said_and_the_check_still_answers(tmp_path,
 
 
 def test_max_pool_backward_cases_separate_row_first_from_column_first_ties():
-    from mnistlab.exercises.learning import _pool_column_first, _pool_reference
+    from mnistlab.exercises.how_it_learns import _pool_column_first, _pool_reference
 
     ex = exercises.exercise("06.2")
     assert any(not np.array_equal(_pool_reference(*c), _pool_column_first(*c)) for c in ex.cases())

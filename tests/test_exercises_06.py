@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mnistlab import backprop, data, exercises, ops, preprocess
-from mnistlab.exercises import learning
+from mnistlab.exercises import how_it_learns
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_how_it_learns.ipynb"
 MINE = {key: ex for key, ex in exercises.all_exercises().items() if key.startswith("06.")}
@@ -73,7 +73,7 @@ def test_the_packages_backward_passes_are_refused(key, answer):
 
 
 def test_the_convolutions_hidden_cases_are_not_square_and_show_a_flip():
-    cases = learning._conv_cases()
+    cases = how_it_learns._conv_cases()
     assert any(image.shape[0] != image.shape[1] for image, _, _ in cases)
     assert any(kernel.shape[0] != kernel.shape[1] for _, kernel, _ in cases)
     for image, kernel, grad_out in cases:

@@ -17,7 +17,7 @@ def test_the_best_cnn_reads_the_seven_notebook_07_draws(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(pretrained.ENV, raising=False)
-    best = training.shipped(DEFAULTS["best"], progress=False, warn=lambda line: None)
+    best = training.from_shipped(DEFAULTS["best"], progress=False, warn=lambda line: None)
     if best is None:  # never train here: tests/test_pretrained.py says why the shipped weights do not load
         pytest.skip("no usable shipped weights for the best CNN")
     reading = DrawingPad(best.model).stroke(SEVEN)

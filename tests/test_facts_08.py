@@ -36,16 +36,16 @@ def test_the_tried_table_says_what_notebook_08_quotes():
 
 def test_the_robust_cnn_is_calibrated_by_a_temperature_fitted_on_validation_digits(tmp_path, monkeypatch):
     training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
-    from mnistlab import calibration, robustness
+    from mnistlab import calibration, inference
     from mnistlab.data import load_mnist
 
     monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(pretrained.ENV, raising=False)
-    robust = training.shipped(DEFAULTS["robust"], progress=False, warn=lambda line: None)
+    robust = training.from_shipped(DEFAULTS["robust"], progress=False, warn=lambda line: None)
     if robust is None:  # never train here: tests/test_pretrained.py says why the shipped weights do not load
         pytest.skip("no usable shipped weights for the robust CNN")
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    predict = robustness.predictor(robust.model)
+    predict = inference.predictor(robust.model)
     temperature = calibration.fit_temperature(predict(x_train[-VALIDATION_DIGITS:]), y_train[-VALIDATION_DIGITS:])
     test_p = predict(x_test)
     scaled_p = calibration.with_temperature(test_p, temperature)

@@ -126,7 +126,7 @@ def test_confidence_histogram_normalises_each_group():
 
 
 def test_robustness_curves_draw_one_panel_per_transform_and_one_line_per_model():
-    from mnistlab import robustness
+    from mnistlab import robustness, transforms
 
     images = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
     labels = np.arange(20) % 2
@@ -140,7 +140,7 @@ def test_robustness_curves_draw_one_panel_per_transform_and_one_line_per_model()
     drawn = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in drawn] == ["shift right", "blur", "invert"]
     assert all(len(ax.lines) == 2 for ax in drawn)
-    np.testing.assert_allclose(drawn[0].lines[0].get_xdata(), robustness.TRANSFORMS["shift right"].strengths)
+    np.testing.assert_allclose(drawn[0].lines[0].get_xdata(), transforms.TRANSFORMS["shift right"].strengths)
     assert not fig.axes[3].axison  # the unused fourth panel
 
 

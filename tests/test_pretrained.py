@@ -50,10 +50,10 @@ def test_shipped_weights_score_what_their_record_says(name, cache):
 
 def test_shipped_weights_only_for_their_own_config(cache, monkeypatch):
     other_seed = dataclasses.replace(DEFAULTS["best"], seed=7)
-    assert training.shipped(other_seed, warn=pytest.fail) is None
-    assert training.shipped(DEFAULTS["quick"], warn=pytest.fail) is None  # none shipped
+    assert training.from_shipped(other_seed, warn=pytest.fail) is None
+    assert training.from_shipped(DEFAULTS["quick"], warn=pytest.fail) is None  # none shipped
     monkeypatch.setenv(pretrained.ENV, "0")
-    assert not pretrained.enabled() and training.shipped(DEFAULTS["best"], warn=pytest.fail) is None
+    assert not pretrained.enabled() and training.from_shipped(DEFAULTS["best"], warn=pytest.fail) is None
     assert not cache.exists()
 
 
@@ -63,7 +63,7 @@ def test_stale_weights_are_refused_in_one_line(cache, tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "folder", lambda: tmp_path / "shipped")
     pretrained.write("best", [np.zeros(1)], record)
     warnings = []
-    assert training.shipped(DEFAULTS["best"], warn=warnings.append) is None
+    assert training.from_shipped(DEFAULTS["best"], warn=warnings.append) is None
     assert len(warnings) == 1 and "another version of the best recipe" in warnings[0]
     assert "scripts/ship_pretrained.py" in warnings[0]
 
@@ -73,7 +73,7 @@ def test_weights_that_do_not_fit_are_refused(cache, tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "folder", lambda: tmp_path / "shipped")
     pretrained.write("best", [np.zeros((3, 3))], record)
     warnings = []
-    assert training.shipped(DEFAULTS["best"], warn=warnings.append) is None
+    assert training.from_shipped(DEFAULTS["best"], warn=warnings.append) is None
     assert warnings == [f"pretrained: not using {tmp_path / 'shipped' / 'best.npz'}: its arrays do not fit the model"]
 
 
@@ -119,5 +119,5 @@ def test_a_damaged_shipped_file_is_said_in_one_line_and_not_used(tmp_path, monke
     (tmp_path / "best.npz").write_bytes(pretrained.path("best").read_bytes()[:5000])
     monkeypatch.setattr(pretrained, "folder", lambda: tmp_path)
     warnings = []
-    assert training.shipped(DEFAULTS["best"], warn=warnings.append) is None  # load_or_train trains instead
+    assert training.from_shipped(DEFAULTS["best"], warn=warnings.append) is None  # load_or_train trains instead
     assert len(warnings) == 1 and "damaged" in warnings[0] and "training instead" in warnings[0]

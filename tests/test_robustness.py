@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mnistlab import robustness
+from mnistlab import attacks, fonts, inference, robustness, transforms
 
 
 def dot(row: int, col: int, dtype=np.uint8) -> np.ndarray:
@@ -20,7 +20,7 @@ def dot(row: int, col: int, dtype=np.uint8) -> np.ndarray:
 
 @given(st.integers(0, 27), st.integers(0, 27), st.integers(-27, 27), st.integers(-27, 27))
 def test_shift_moves_every_pixel_by_dx_dy_and_lets_zeros_in(row, col, dx, dy):
-    moved = robustness.shift(dot(row, col), dx, dy)
+    moved = transforms.shift(dot(row, col), dx, dy)
     inside = 0 <= row + dy < 28 and 0 <= col + dx < 28
     expected = dot(row + dy, col + dx) if inside else np.zeros((1, 28, 28), np.uint8)
     np.testing.assert_array_equal(moved, expected)
@@ -28,32 +28,32 @@ def test_shift_moves_every_pixel_by_dx_dy_and_lets_zeros_in(row, col, dx, dy):
 
 def test_shift_keeps_channels_and_dtype_and_names_bad_arguments():
     images = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
-    moved = robustness.shift(images, 4, 4)
+    moved = transforms.shift(images, 4, 4)
     assert moved.shape == images.shape and moved.dtype == np.float32
     np.testing.assert_array_equal(moved[:, 4:, 4:], images[:, :-4, :-4])
     assert not moved[:, :4].any() and not moved[:, :, :4].any()
     with pytest.raises(ValueError, match="dx: expected a whole number of pixels from -27 to 27, got 1.5"):
-        robustness.shift(images, 1.5, 0)
+        transforms.shift(images, 1.5, 0)
     with pytest.raises(ValueError, match="dy: expected a whole number of pixels from -27 to 27, got 28"):
-        robustness.shift(images, 0, 28)
+        transforms.shift(images, 0, 28)
     with pytest.raises(ValueError, match=r"images: expected \(N, 28, 28\) or \(N, 28, 28, 1\) digits, got shape"):
-        robustness.shift(np.zeros((28, 28)), 1, 1)
+        transforms.shift(np.zeros((28, 28)), 1, 1)
 
 
 def test_rotate_turns_counter_clockwise_about_the_centre():
     above = np.zeros((1, 28, 28), np.float32)
     above[0, 4, 13:15] = 1.0  # a mark above the centre (13.5, 13.5)
-    left = robustness.rotate(above, 90)
+    left = transforms.rotate(above, 90)
     assert {tuple(p) for p in np.argwhere(left[0] > 0.5)} == {(13, 4), (14, 4)}
-    right = robustness.rotate(above, -90)
+    right = transforms.rotate(above, -90)
     assert {tuple(p) for p in np.argwhere(right[0] > 0.5)} == {(13, 23), (14, 23)}
-    np.testing.assert_allclose(robustness.rotate(above, 0), above)
-    np.testing.assert_allclose(robustness.rotate(above, 360), above, atol=1e-5)
+    np.testing.assert_allclose(transforms.rotate(above, 0), above)
+    np.testing.assert_allclose(transforms.rotate(above, 360), above, atol=1e-5)
 
 
 def test_rotate_keeps_uint8_digits_in_range():
     digits = np.random.default_rng(1).integers(0, 256, (2, 28, 28), dtype=np.uint8)
-    turned = robustness.rotate(digits, 20)
+    turned = transforms.rotate(digits, 20)
     assert turned.dtype == np.uint8 and turned.shape == digits.shape and turned.max() <= 255
 
 
@@ -66,7 +66,7 @@ def test_accuracy_under_scores_the_transformed_digits():
 
     labels = np.array([1, 0])
     assert robustness.accuracy_under(predict, images, labels) == 1.0
-    assert robustness.accuracy_under(predict, images, labels, lambda x: robustness.shift(x, 10, 10)) == 0.5
+    assert robustness.accuracy_under(predict, images, labels, lambda x: transforms.shift(x, 10, 10)) == 0.5
     with pytest.raises(ValueError, match="labels: expected 2 labels, got shape"):
         robustness.accuracy_under(predict, images, np.array([1]))
 
@@ -80,21 +80,21 @@ def bar(rows: slice = slice(10, 18), cols: slice = slice(12, 16), dtype=np.uint8
 @pytest.mark.parametrize("factor", [0.5, 0.75, 1.5, 2.0])
 def test_scale_grows_or_shrinks_about_the_centre(factor):
     square = bar(slice(10, 18), slice(10, 18), np.float32)  # 8x8, centred on 13.5
-    scaled = robustness.scale(square, factor)[0]
+    scaled = transforms.scale(square, factor)[0]
     ink = np.argwhere(scaled > 0.5)
     assert ink.min(axis=0).tolist() == ink.min(axis=0)[::-1].tolist()  # still square
     side = ink.max(axis=0) - ink.min(axis=0) + 1
     assert abs(side[0] - 8 * factor) <= 1
     np.testing.assert_allclose(ink.mean(axis=0), [13.5, 13.5], atol=0.01)  # same centre
-    np.testing.assert_allclose(robustness.scale(square, 1.0), square)
+    np.testing.assert_allclose(transforms.scale(square, 1.0), square)
     with pytest.raises(ValueError, match="factor: expected a size factor from 0.1 to 5, got 0"):
-        robustness.scale(square, 0)
+        transforms.scale(square, 0)
 
 
 @given(st.integers(-2, 3))
 def test_thickness_adds_or_removes_pixels_on_each_side(pixels):
     stroke = bar(slice(4, 24), slice(10, 16))  # a vertical stroke 6 pixels wide
-    changed = robustness.thickness(stroke, pixels)[0]
+    changed = transforms.thickness(stroke, pixels)[0]
     row = changed[14]
     assert (row > 0).sum() == 6 + 2 * pixels
     assert changed.dtype == np.uint8
@@ -102,49 +102,49 @@ def test_thickness_adds_or_removes_pixels_on_each_side(pixels):
 
 def test_thickness_noise_blur_invert_check_their_arguments():
     image = bar()
-    for call, message in [(lambda: robustness.thickness(image, 1.5), "pixels: expected a whole number from -5 to 5"),
-                          (lambda: robustness.noise(image, -0.1), "sigma: expected a share of full brightness"),
-                          (lambda: robustness.blur(image, 11), "sigma: expected a blur radius"),
-                          (lambda: robustness.invert(image, 2), "amount: expected a share from 0 to 1")]:
+    for call, message in [(lambda: transforms.thickness(image, 1.5), "pixels: expected a whole number from -5 to 5"),
+                          (lambda: transforms.noise(image, -0.1), "sigma: expected a share of full brightness"),
+                          (lambda: transforms.blur(image, 11), "sigma: expected a blur radius"),
+                          (lambda: transforms.invert(image, 2), "amount: expected a share from 0 to 1")]:
         with pytest.raises(ValueError, match=message):
             call()
 
 
 def test_noise_is_seeded_clipped_and_of_the_asked_size():
     blank = np.full((50, 28, 28), 0.5, np.float32)
-    noisy = robustness.noise(blank, 0.1, seed=3)
-    np.testing.assert_array_equal(noisy, robustness.noise(blank, 0.1, seed=3))
-    assert not np.array_equal(noisy, robustness.noise(blank, 0.1, seed=4))
+    noisy = transforms.noise(blank, 0.1, seed=3)
+    np.testing.assert_array_equal(noisy, transforms.noise(blank, 0.1, seed=3))
+    assert not np.array_equal(noisy, transforms.noise(blank, 0.1, seed=4))
     assert abs(float((noisy - 0.5).std()) - 0.1) < 0.005
-    assert robustness.noise(bar(), 3.0).max() <= 255 and robustness.noise(bar(), 3.0).min() >= 0
-    np.testing.assert_array_equal(robustness.noise(bar(), 0.0), bar())
+    assert transforms.noise(bar(), 3.0).max() <= 255 and transforms.noise(bar(), 3.0).min() >= 0
+    np.testing.assert_array_equal(transforms.noise(bar(), 0.0), bar())
 
 
 def test_blur_keeps_the_ink_and_spreads_it():
     dot_image = dot(14, 14, np.float32)
-    blurred = robustness.blur(dot_image, 1.0)[0]
+    blurred = transforms.blur(dot_image, 1.0)[0]
     assert abs(float(blurred.sum()) - 200.0) < 1e-3  # a Gaussian keeps the total (away from the border)
     assert blurred[14, 14] < 200 and blurred[14, 15] > 0
     np.testing.assert_allclose(blurred, blurred.T, atol=1e-5)  # round
-    np.testing.assert_array_equal(robustness.blur(dot_image, 0), dot_image)
+    np.testing.assert_array_equal(transforms.blur(dot_image, 0), dot_image)
 
 
 def test_invert_swaps_ink_and_paper():
-    np.testing.assert_array_equal(robustness.invert(bar()), 255 - bar())
-    np.testing.assert_allclose(robustness.invert(bar(dtype=np.float32), 0.5), np.full((1, 28, 28), 0.5))
-    np.testing.assert_array_equal(robustness.invert(bar(), 0.0), bar())
+    np.testing.assert_array_equal(transforms.invert(bar()), 255 - bar())
+    np.testing.assert_allclose(transforms.invert(bar(dtype=np.float32), 0.5), np.full((1, 28, 28), 0.5))
+    np.testing.assert_array_equal(transforms.invert(bar(), 0.0), bar())
 
 
 def test_every_transform_is_the_identity_at_its_identity_strength_and_keeps_shape_and_dtype():
     digits = np.random.default_rng(2).integers(0, 256, (4, 28, 28, 1), dtype=np.uint8)
-    for name, transform in robustness.TRANSFORMS.items():
-        np.testing.assert_array_equal(robustness.transformed(digits, name, transform.identity), digits, err_msg=name)
+    for name, transform in transforms.TRANSFORMS.items():
+        np.testing.assert_array_equal(transforms.transformed(digits, name, transform.identity), digits, err_msg=name)
         assert transform.strengths[0] == transform.identity
         for strength in transform.strengths:
-            changed = robustness.transformed(digits, name, strength)
+            changed = transforms.transformed(digits, name, strength)
             assert changed.shape == digits.shape and changed.dtype == digits.dtype, name
     with pytest.raises(ValueError, match="transform: expected one of shift right, .*; got 'zoom'"):
-        robustness.transformed(digits, "zoom", 1)
+        transforms.transformed(digits, "zoom", 1)
 
 
 def quarter_predict(x):  # "1" when the top-left quarter has ink, else "0"
@@ -172,11 +172,11 @@ def test_sweep_measures_every_strength_and_finds_the_first_failures():
 
 
 def test_printed_digits_are_prepared_mnist_style_for_each_font_size_and_angle():
-    fonts = robustness.printed_fonts()
-    assert "DejaVu Sans" in fonts and "cmr10" in fonts
-    assert not {"cmsy10", "cmex10", "cmmi10"} & set(fonts)  # symbols, no digits, old-style figures
-    chosen = {name: fonts[name] for name in ("DejaVu Sans", "cmtt10")}
-    images, labels, info = robustness.printed_digits(sizes=(20, 40), angles=(0, 15), fonts=chosen)
+    found = fonts.printed_fonts()
+    assert "DejaVu Sans" in found and "cmr10" in found
+    assert not {"cmsy10", "cmex10", "cmmi10"} & set(found)  # symbols, no digits, old-style figures
+    chosen = {name: found[name] for name in ("DejaVu Sans", "cmtt10")}
+    images, labels, info = fonts.printed_digits(sizes=(20, 40), angles=(0, 15), fonts=chosen)
     assert images.shape == (2 * 2 * 2 * 10, 28, 28) and images.dtype == np.float32
     assert labels.tolist() == list(range(10)) * 8
     assert info.groupby("font").size().to_dict() == {"DejaVu Sans": 40, "cmtt10": 40}
@@ -184,9 +184,10 @@ def test_printed_digits_are_prepared_mnist_style_for_each_font_size_and_angle():
     ink_rows = np.flatnonzero(images[1].any(axis=1))  # a "1": 20 pixels tall, like MNIST
     assert ink_rows[-1] - ink_rows[0] + 1 in (20, 21)
     with pytest.raises(FileNotFoundError, match="no such folder of fonts"):
-        robustness.printed_fonts("/no/such/folder")
+        fonts.printed_fonts("/no/such/folder")
 
 
+@pytest.mark.tensorflow
 def test_adversarial_finds_the_smallest_flipping_step_of_a_linear_model():
     keras = pytest.importorskip("keras")
     from mnistlab.runtime import configure
@@ -200,14 +201,15 @@ def test_adversarial_finds_the_smallest_flipping_step_of_a_linear_model():
     bias[:2] = 0.2475, 0.0
     model.layers[-1].set_weights([weights, bias])
     image = np.full((28, 28), 0.3, np.float32)  # mean 0.3 > 0.25: a "1"
-    found = robustness.adversarial(model, image, 1)
+    found = attacks.adversarial(model, image, 1)
     # the step lowers every pixel: the mean must fall below 0.2475, so epsilon 0.055 (0.05 is not enough)
     assert found.predicted == 0 and found.epsilon == pytest.approx(0.055)
     np.testing.assert_allclose(found.changed, np.full((28, 28), 0.3 - 0.055), atol=1e-6)
-    gradient = robustness.input_gradient(model, image[None], np.array([1]))
+    gradient = attacks.input_gradient(model, image[None], np.array([1]))
     assert gradient.shape == (1, 28, 28) and (gradient < 0).all()  # more ink, more "1": less loss
 
 
+@pytest.mark.tensorflow
 def test_load_or_headline_and_sweep_compute_once_and_key_on_the_weights_and_digits(tmp_path, monkeypatch):
     keras = pytest.importorskip("keras")
     from mnistlab.data import load_mnist
@@ -223,7 +225,7 @@ def test_load_or_headline_and_sweep_compute_once_and_key_on_the_weights_and_digi
     model.predict_on_batch = lambda x, f=model.predict_on_batch: calls.append(len(x)) or f(x)
 
     scores = robustness.load_or_headline(model, images, labels, warn=pytest.fail)
-    assert scores == robustness.headline(robustness.predictor(model), images, labels)
+    assert scores == robustness.headline(inference.predictor(model), images, labels)
     assert list(scores) == ["unchanged", *robustness.HEADLINE]
     computed = len(calls)
     assert robustness.load_or_headline(model, images, labels, warn=pytest.fail) == scores

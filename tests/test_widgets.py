@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnistlab import ops
+from mnistlab import ops, transforms
 from mnistlab.data import load_mnist
 from mnistlab.kernels import PRESETS, make_kernel
 from mnistlab.render import to_png, to_rgb
@@ -246,7 +246,6 @@ def quarter_reader(x):
 
 
 def test_transform_explorer_changes_the_digit_and_reads_both_versions():
-    from mnistlab import robustness
     from mnistlab.widgets import TransformExplorer
 
     dot = np.zeros((2, 28, 28), np.uint8)
@@ -254,7 +253,7 @@ def test_transform_explorer_changes_the_digit_and_reads_both_versions():
     ex = TransformExplorer(quarter_reader, dot, np.array([1, 1]), transform="shift diagonal")
     assert ex.strength.value == 0 and ex.readings == (1, 1) and "reads 1 (100%) unchanged" in ex.status.value
     ex.strength.value = 3
-    np.testing.assert_array_equal(ex.output, robustness.shift(dot[:1], 3, 3)[0])
+    np.testing.assert_array_equal(ex.output, transforms.shift(dot[:1], 3, 3)[0])
     assert ex.readings == (1, 0) and "&#9888;" in ex.status.value  # wrong now: said in red
     assert "shift diagonal 3 pixels right and down" in ex.output_title.value
     ex.transform.value = "rotate"  # a new transform starts unchanged, with its own strengths

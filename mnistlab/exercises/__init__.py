@@ -21,7 +21,7 @@ __all__ = ["NOTEBOOKS", "Exercise", "ExerciseFailed", "Feedback", "Mistake", "al
 
 #: The module of each notebook's exercises, by the notebook's number.
 NOTEBOOKS = {"00": "data", "01": "convolution", "02": "padding_stride", "03": "pooling", "04": "baselines",
-             "05": "cnn", "06": "learning", "07": "evaluation", "08": "beyond"}
+             "05": "cnn", "06": "how_it_learns", "07": "evaluation", "08": "beyond_the_test_set"}
 
 
 def all_exercises() -> dict[str, Exercise]:

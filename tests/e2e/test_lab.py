@@ -260,12 +260,12 @@ def draw_digits(page, shots) -> None:
 
 def explore_transforms(page, shots) -> None:
     """Notebook 08's transform explorer, beside an oracle reading with the same cached robust CNN."""
-    from mnistlab import robustness, training
+    from mnistlab import inference, training
     from mnistlab.widgets import TransformExplorer
 
     _, (x_test, y_test) = load_mnist()
     model = training.load_or_train(training.DEFAULTS["robust"], progress=False).model
-    oracle = TransformExplorer(robustness.predictor(model), x_test[:100], y_test[:100], transform="rotate",
+    oracle = TransformExplorer(inference.predictor(model), x_test[:100], y_test[:100], transform="rotate",
                                strength=30)
     ex = Explorer(page, oracle, "08 transform explorer")
     ex.check("default view: turned 30 degrees")

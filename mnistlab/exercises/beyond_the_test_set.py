@@ -11,20 +11,20 @@ _SEARCHED = 2000  # the answer to 08.1 must be among the first 2,000 test digits
 
 def _predict(images: np.ndarray) -> np.ndarray:
     """The course's best CNN (from the cache, trained if missing) as images -> probabilities."""
-    from mnistlab import robustness, training
+    from mnistlab import inference, training
 
     model = training.load_or_train(training.DEFAULTS["best"], progress=False).model
-    return robustness.predictor(model)(images)
+    return inference.predictor(model)(images)
 
 
 def _reads(index: int) -> tuple[int, int, int]:
     """(label, reading unchanged, reading turned 10 degrees) of one test digit."""
-    from mnistlab import robustness
+    from mnistlab import transforms
     from mnistlab.data import load_mnist
 
     _, (x_test, y_test) = load_mnist()
     digit = x_test[index:index + 1]
-    readings = _predict(np.concatenate([digit, robustness.rotate(digit, 10)])).argmax(axis=1)
+    readings = _predict(np.concatenate([digit, transforms.rotate(digit, 10)])).argmax(axis=1)
     return int(y_test[index]), int(readings[0]), int(readings[1])
 
 
@@ -61,12 +61,12 @@ def _still_right(answer: object) -> bool:
     return unchanged == label == turned
 
 
-SOLUTION_SEARCH = '''from mnistlab import robustness, training
+SOLUTION_SEARCH = '''from mnistlab import inference, training, transforms
 
-best = robustness.predictor(training.load_or_train(training.DEFAULTS["best"], progress=False).model)
+best = inference.predictor(training.load_or_train(training.DEFAULTS["best"], progress=False).model)
 first = slice(0, 2000)
 right = best(x_test[first]).argmax(axis=1) == y_test[first]
-wrong_turned = best(robustness.rotate(x_test[first], 10)).argmax(axis=1) != y_test[first]
+wrong_turned = best(transforms.rotate(x_test[first], 10)).argmax(axis=1) != y_test[first]
 answer = int(np.flatnonzero(right & wrong_turned)[0])'''
 
 _CONFIDENCE = [0.6, 0.65, 0.95, 0.99]
@@ -123,9 +123,9 @@ EXERCISES = [
     Exercise(
         "08.1", "a digit that a small turn breaks",
         f"Find a test digit among the first {_SEARCHED:,} (its index in `x_test`) that the best CNN reads right "
-        "as it is and wrong once turned 10 degrees (`robustness.rotate`).",
+        "as it is and wrong once turned 10 degrees (`transforms.rotate`).",
         ("Read the first 2,000 test digits twice with the best CNN (`predict[\"best CNN\"]` in this notebook gives "
-         "their probabilities): as they are, and turned by `robustness.rotate(x_test[:2000], 10)`.",
+         "their probabilities): as they are, and turned by `transforms.rotate(x_test[:2000], 10)`.",
          "Compare each reading (`.argmax(axis=1)`) with `y_test[:2000]`: one boolean array for right as it is, "
          "one for wrong once turned.",
          "The answer is an index where both hold: `np.flatnonzero(right & wrong_turned)[0]`. "

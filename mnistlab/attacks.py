@@ -1,0 +1,59 @@
+"""The smallest change that fools a model: the input's gradient and the fast gradient sign step.
+
+Both functions import TensorFlow when called (importing this module does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mnistlab.inference import predict
+from mnistlab.preprocess import as_digits
+
+__all__ = ["Adversarial", "adversarial", "input_gradient"]
+
+
+def input_gradient(model, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """d loss / d pixel: the gradient of the cross-entropy of ``labels`` with respect to each input pixel.
+
+    ``images`` are (N, 28, 28) floats in [0, 1]; the result has their shape. Imports TensorFlow.
+    """
+    from mnistlab.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+    images = as_digits(images)
+    x = tf.convert_to_tensor(images.reshape(len(images), 28, 28, 1), dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        probabilities = model(x, training=False)
+        loss = tf.keras.losses.sparse_categorical_crossentropy(np.asarray(labels), probabilities)
+    return tape.gradient(loss, x).numpy().reshape(images.shape)
+
+
+@dataclass(frozen=True)
+class Adversarial:
+    """The smallest signed gradient step found that changes a digit's prediction (``epsilon``: its size)."""
+
+    original: np.ndarray        # (28, 28) in [0, 1]
+    changed: np.ndarray         # original + epsilon * sign(gradient), clipped to [0, 1]
+    label: int
+    predicted: int              # the prediction for ``changed``
+    epsilon: float              # the step per pixel, a share of full brightness (nan: none found)
+    probabilities: np.ndarray   # for ``changed``
+
+
+def adversarial(model, image: np.ndarray, label: int,
+                epsilons: Sequence[float] = tuple(np.round(np.arange(0.005, 0.3001, 0.005), 3))) -> Adversarial:
+    """The fast gradient sign step (Goodfellow et al., 2015): every pixel moved by ``epsilon`` in the
+    direction that raises the loss; the smallest of ``epsilons`` that changes the prediction is kept."""
+    image = np.asarray(image, dtype=np.float32).reshape(28, 28)
+    direction = np.sign(input_gradient(model, image[None], np.array([label]))[0])
+    candidates = np.clip(image[None] + np.asarray(epsilons, np.float32)[:, None, None] * direction, 0, 1)
+    probabilities = predict(model, candidates)
+    flipped = np.flatnonzero(probabilities.argmax(axis=1) != label)
+    k = int(flipped[0]) if len(flipped) else len(epsilons) - 1
+    return Adversarial(image, candidates[k], int(label), int(probabilities[k].argmax()),
+                       float(epsilons[k]) if len(flipped) else float("nan"), probabilities[k])
