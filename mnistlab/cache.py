@@ -30,14 +30,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["SCHEMA", "Entry", "Unusable", "cache_dir", "digest", "fetch", "functions_digest", "load",
+import numpy as np
+
+__all__ = ["SCHEMA", "Entry", "Unusable", "arrays_digest", "cache_dir", "digest", "fetch", "functions_digest", "load",
            "load_or_compute", "locked", "module_source", "read_record", "save", "versions", "warn", "write_record"]
 
 T = TypeVar("T")
@@ -93,6 +95,16 @@ def functions_digest(source: str, names: Iterable[str]) -> str:
             node = type(node)(**{**{f: getattr(node, f) for f in node._fields}, "body": body[1:] or [ast.Pass()]})
         dumps.append(ast.dump(node))
     return hashlib.sha256("\n\0".join(dumps).encode()).hexdigest()[:16]
+
+
+def arrays_digest(arrays: Sequence[np.ndarray]) -> str:
+    """A SHA-256 of arrays (weights, digits): their order, dtypes, shapes and bytes."""
+    hasher = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        hasher.update(f"{array.dtype.str}{array.shape}".encode())
+        hasher.update(array.tobytes())
+    return hasher.hexdigest()
 
 
 def versions(*distributions: str) -> dict[str, str]:

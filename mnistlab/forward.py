@@ -7,6 +7,8 @@ Sequential model made of the layers below (both course models are).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from mnistlab import ops
@@ -68,11 +70,14 @@ SUPPORTED = {
 }
 
 
-def forward(model, x: np.ndarray, *, batch_size: int = 2000, keep: bool = False):
+def forward(model, x: np.ndarray, *, batch_size: int = 2000, keep: bool = False, batch_statistics: bool = False):
     """The model's output for images ``x`` (N, 28, 28, 1), computed with NumPy layer by layer.
 
     Returns the probabilities (N, classes); with ``keep=True`` also a dict of every layer's output
     (for the first batch only, to look inside). Raises ``ValueError`` naming a layer it cannot compute.
+    ``batch_statistics=True`` normalises each batch normalisation layer with the mean and variance of its input
+    over all of ``x`` (one batch), as training does, instead of the moving averages training left: how the network
+    reads these digits once its normalisation has seen their like.
     """
     layers = read_layers(model)
     for layer in layers:
@@ -80,10 +85,16 @@ def forward(model, x: np.ndarray, *, batch_size: int = 2000, keep: bool = False)
             raise ValueError(f"{layer.name}: layer type {layer.kind} has no by-hand version "
                              f"(supported: {', '.join(sorted(SUPPORTED))})")
     x = np.asarray(x, dtype=np.float32)
+    if batch_statistics:
+        batch_size = max(1, len(x))
     outputs, inside = [], {}
     for start in range(0, len(x), batch_size):
         h = x[start:start + batch_size]
         for layer in layers:
+            if batch_statistics and layer.kind == "BatchNormalization":
+                gamma, beta, *_ = layer.weights
+                axes = tuple(range(h.ndim - 1))
+                layer = replace(layer, weights=[gamma, beta, h.mean(axis=axes), h.var(axis=axes)])
             h = SUPPORTED[layer.kind](layer, h).astype(np.float32, copy=False)
             if keep and start == 0:
                 inside[layer.name] = h

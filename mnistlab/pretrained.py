@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.cache import arrays_digest
 from mnistlab.errors import MnistlabError
 from mnistlab.runtime import cpu_name
 
-__all__ = ["ENV", "SHIPPED", "PretrainedError", "arrays_digest", "enabled", "folder", "path", "read", "same_training",
+__all__ = ["ENV", "SHIPPED", "PretrainedError", "enabled", "folder", "path", "read", "same_training",
            "weights", "write"]
 
 #: Set to 0 to train every model instead of taking the shipped weights.
@@ -39,18 +40,6 @@ _META = "meta"
 
 class PretrainedError(MnistlabError):
     """A shipped weights file that cannot be used (damaged, changed, or holding non-finite numbers)."""
-
-
-def arrays_digest(arrays: Sequence[np.ndarray]) -> str:
-    """A SHA-256 of weight arrays: their order, dtypes, shapes and bytes."""
-    import hashlib
-
-    hasher = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        hasher.update(f"{array.dtype.str}{array.shape}".encode())
-        hasher.update(array.tobytes())
-    return hasher.hexdigest()
 
 
 def enabled() -> bool:

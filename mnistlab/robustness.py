@@ -119,11 +119,10 @@ def _key(kind: str, model, images: np.ndarray, labels: np.ndarray, **settings) -
     """The cache key of a result of ``model`` on these digits: its layers and weights, the digits, the
     transforms' strengths, the code that computes it and the library versions."""
     from mnistlab.architecture import read_layers
-    from mnistlab.pretrained import arrays_digest
 
     identity = {"kind": kind, "layers": [(layer.kind, layer.name) for layer in read_layers(model)],
-                "weights": arrays_digest(model.get_weights())[:16],
-                "digits": arrays_digest([np.asarray(images), np.asarray(labels)])[:16], **settings,
+                "weights": cache.arrays_digest(model.get_weights())[:16],
+                "digits": cache.arrays_digest([np.asarray(images), np.asarray(labels)])[:16], **settings,
                 "transforms": {name: [list(t.strengths), t.unit, t.identity] for name, t in TRANSFORMS.items()},
                 "code": [cache.functions_digest(cache.module_source(module), names) for module, names in
                          ((__name__, _CODE), ("mnistlab.transforms", _TRANSFORMS_CODE),

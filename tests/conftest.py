@@ -24,6 +24,14 @@ def _configure_tensorflow() -> None:
         _configured.append(True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tensorflow_configured_at_start():
+    """A test module that imports TensorFlow when it is collected: configure it before any fixture or test runs an
+    op (a session fixture comes before the module fixtures that train)."""
+    if "tensorflow" in sys.modules:
+        _configure_tensorflow()
+
+
 @pytest.fixture(autouse=True)
 def _tensorflow_configured_first(request):
     """Configure TensorFlow before a test that may use it (it is imported, or the test is marked ``tensorflow``);

@@ -238,6 +238,25 @@ def test_open_box_handles_the_best_model(cache):
     np.testing.assert_allclose(forward(trained.model, x), trained.model.predict(x, verbose=0), atol=1e-4)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_open_box_with_batch_statistics_normalises_as_keras_does_while_training(seed):
+    """forward(batch_statistics=True) is Keras' batch normalisation in training mode, over random shapes."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    n, filters, units = int(rng.integers(2, 40)), int(rng.integers(1, 9)), int(rng.integers(2, 12))
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(filters, 3, use_bias=False),
+                              keras.layers.BatchNormalization(), keras.layers.Activation("relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(units, use_bias=False),
+                              keras.layers.BatchNormalization(), keras.layers.Activation("softmax")])
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) if "variance" not in w.path
+                       else rng.uniform(0.5, 2, w.shape).astype(np.float32) for w in model.weights])
+    x = rng.uniform(0, 1, (n, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(forward(model, x), model(x, training=False).numpy(), atol=1e-5)
+    np.testing.assert_allclose(forward(model, x, batch_statistics=True, batch_size=7), model(x, training=True).numpy(),
+                               atol=1e-4)
+
+
 def test_open_box_names_a_layer_it_cannot_compute():
     import keras
 

@@ -216,7 +216,7 @@ def test_damaged_or_changed_shipped_weights_are_refused_in_one_line(tmp_path, mo
     with pytest.raises(pretrained.PretrainedError, match="do not match the SHA-256"):
         pretrained.weights("best")
     nans = {**data, "w000": np.full_like(data["w000"], np.nan)}
-    nans["meta"] = np.array(json.dumps({**record, "sha256": pretrained.arrays_digest(
+    nans["meta"] = np.array(json.dumps({**record, "sha256": cache.arrays_digest(
         [nans[f"w{i:03d}"] for i in range(record["arrays"])])}))
     np.savez(tmp_path / "best.npz", **nans)
     with pytest.raises(pretrained.PretrainedError, match="NaN or infinite"):
