@@ -67,6 +67,7 @@ SUPPORTED = {
     "Dropout": lambda layer, x: x,           # only active while training
     "RandomRotation": lambda layer, x: x,    # augmentation: only active while training
     "RandomTranslation": lambda layer, x: x,
+    "DigitAugmentation": lambda layer, x: x,  # mnistlab.models': thickened, blurred, dimmed, noised while training
 }
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from mnistlab.runtime import import_tensorflow
 
-__all__ = ["course_cnn", "report_cnn"]
+__all__ = ["DigitAugmentation", "course_cnn", "report_cnn", "sturdy_cnn"]
+
+_tf = import_tensorflow()
+import keras as _keras  # noqa: E402 - after TensorFlow, quietly imported
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
@@ -77,3 +80,72 @@ def course_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
                keras.layers.Dropout(dropout, name="dropout"),
                keras.layers.Dense(num_classes, activation="softmax", name="probabilities")]
     return keras.Sequential(layers, name=name)
+
+
+@_keras.saving.register_keras_serializable(package="mnistlab")
+class DigitAugmentation(_keras.layers.Layer):
+    """While training only, each digit changed at random as photos and pens change digits: its strokes thickened
+    by one or two pixels (grey dilation), blurred (a Gaussian of up to ``blur`` pixels), dimmed (its ink times a
+    factor down to ``dim``) and noised (Gaussian noise of up to ``noise`` of full brightness, then clipped to
+    [0, 1]). Each change acts on a digit with probability ``p``, independently; at prediction the layer passes
+    digits through unchanged. Inputs are (N, 28, 28, 1) floats in [0, 1]."""
+
+    _SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
+
+    def __init__(self, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.blur, self.noise, self.dim, self.p, self.seed = float(blur), float(noise), float(dim), float(p), seed
+        self.generator = _keras.random.SeedGenerator(seed)
+        import numpy as np
+
+        kernels = []
+        for sigma in (s for s in self._SIGMAS if s <= self.blur):
+            radius = int(np.ceil(3 * sigma))
+            line = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+            kernel = np.zeros((15, 15), np.float32)
+            kernel[7 - radius:8 + radius, 7 - radius:8 + radius] = np.outer(line, line) / line.sum() ** 2
+            kernels.append(kernel)
+        self._kernels = np.stack(kernels, axis=-1)[:, :, None, :] if kernels else None  # (15, 15, 1, K)
+
+    def _chosen(self, n):
+        return _keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.p
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        tf = _tf
+        n = tf.shape(x)[0]
+        once = tf.nn.max_pool2d(x, 3, 1, "SAME")
+        thick = tf.where(_keras.random.uniform((n, 1, 1, 1), seed=self.generator) < 0.5, once,
+                         tf.nn.max_pool2d(once, 3, 1, "SAME"))
+        x = tf.where(self._chosen(n), thick, x)
+        if self._kernels is not None:  # every blur at once, one output channel each; each digit keeps one of them
+            blurred = tf.nn.conv2d(x, tf.constant(self._kernels), 1, "SAME")
+            which = _keras.random.randint((n,), 0, self._kernels.shape[-1], seed=self.generator)
+            picked = tf.reduce_sum(blurred * tf.one_hot(which, self._kernels.shape[-1])[:, None, None, :], axis=-1,
+                                   keepdims=True)
+            x = tf.where(self._chosen(n), picked, x)
+        factor = _keras.random.uniform((n, 1, 1, 1), self.dim, 1.0, seed=self.generator)
+        x = tf.where(self._chosen(n), x * factor, x)
+        sigma = _keras.random.uniform((n, 1, 1, 1), 0.0, self.noise, seed=self.generator)
+        noisy = x + sigma * _keras.random.normal(tf.shape(x), seed=self.generator)
+        return tf.clip_by_value(tf.where(self._chosen(n), noisy, x), 0.0, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "blur": self.blur, "noise": self.noise, "dim": self.dim, "p": self.p,
+                "seed": self.seed}
+
+
+def sturdy_cnn(*, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5,
+               name: str = "sturdy_cnn", **course):
+    """:func:`course_cnn` (its arguments in ``course``) with :class:`DigitAugmentation` after the input: while
+    training, digits also thickened, blurred, dimmed and noised at random, so that the normalisation's moving
+    averages and the filters meet such digits before a learner's photo brings them."""
+    base = course_cnn(name=name, **course)
+    layers = [_keras.Input(shape=base.input_shape[1:], name="digit"),
+              DigitAugmentation(blur, noise, dim, p, name="photo_changes"), *base.layers]
+    return _keras.Sequential(layers, name=name)

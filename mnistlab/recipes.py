@@ -73,6 +73,10 @@ RECIPES: dict[str, Recipe] = {
 TRAINING_FUNCTIONS = ("training_data", "warmup_cosine", "_schedule", "_generators_kept", "seeded", "_compiled",
                       "train")
 
+#: The functions of ``models.py`` a builder's model depends on, where they are more than the builder itself: a model's
+#: identity digests them all, so that editing any of them stales the models built with it.
+BUILDER_FUNCTIONS = {"sturdy_cnn": ("sturdy_cnn", "course_cnn", "DigitAugmentation")}
+
 #: The model the command line trains, evaluates and predicts with unless told otherwise.
 DEFAULT_MODEL = "best"
 
@@ -132,7 +136,8 @@ class TrainConfig:
         from mnistlab.cache import functions_digest, module_source, versions
 
         return {"config": dataclasses.asdict(self), "recipe": dataclasses.asdict(self.recipe),
-                "code": {"builder": functions_digest(module_source("mnistlab.models"), [self.recipe.build]),
+                "code": {"builder": functions_digest(module_source("mnistlab.models"),
+                                                     BUILDER_FUNCTIONS.get(self.recipe.build, [self.recipe.build])),
                          "training": functions_digest(module_source("mnistlab.training"), TRAINING_FUNCTIONS)},
                 "versions": versions("mnistlab", "keras", "tensorflow", "numpy")}
 

@@ -382,3 +382,18 @@ def test_a_model_identity_ignores_training_code_outside_the_training_functions()
     assert DEFAULTS["best"].identity()["code"]["training"] == functions_digest(text, TRAINING_FUNCTIONS)
     edited = text.replace('"""Train a model for a config', '"""Trains a model for a config') + "\n# a note\n"
     assert functions_digest(edited, TRAINING_FUNCTIONS) == functions_digest(text, TRAINING_FUNCTIONS)
+
+
+def test_a_builder_that_builds_on_others_is_keyed_on_all_of_them():
+    """sturdy_cnn wraps course_cnn and adds DigitAugmentation: a model built with it is keyed on all three."""
+    from mnistlab.recipes import BUILDER_FUNCTIONS
+
+    source = cache.module_source("mnistlab.models")
+    for builder, names in BUILDER_FUNCTIONS.items():
+        assert builder in names
+        digest = cache.functions_digest(source, names)
+        for name in names:
+            assert name in source
+            edited = source.replace(f"def {name}(", f"def {name}(_unused=None, ").replace(
+                f"class {name}(", f"class {name}(object, ")
+            assert cache.functions_digest(edited, names) != digest, name

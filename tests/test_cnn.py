@@ -62,6 +62,32 @@ def test_course_models_are_smaller_and_built_as_their_recipes_say():
         models.course_cnn(widths=(8, 16))
 
 
+def test_digit_augmentation_changes_digits_only_while_training(tmp_path):
+    """Thickened, blurred, dimmed and noised digits while training, in [0, 1]; untouched at prediction; saved and
+    loaded in Keras' safe mode; passed through by the NumPy forward pass."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = np.zeros((64, 28, 28, 1), np.float32)
+    x[:, 8:20, 12:15] = 1.0
+    layer = models.DigitAugmentation(blur=2.0, noise=0.4, dim=0.5, p=0.5, seed=1)
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
+    changed = layer(x, training=True).numpy()
+    assert changed.shape == x.shape and changed.min() >= 0 and changed.max() <= 1
+    assert 10 < int((np.abs(changed - x).max(axis=(1, 2, 3)) > 1e-3).sum()) < 64  # some digits changed, not all
+    ink = changed.sum(axis=(1, 2, 3))
+    assert ink.max() > x[0].sum() * 1.5  # some thickened or noised
+    never = models.DigitAugmentation(p=0.0)
+    np.testing.assert_array_equal(never(x, training=True).numpy(), x)
+    model = models.sturdy_cnn(widths=(4, 8), pools=(True, True), name="tiny_sturdy")
+    assert [layer.name for layer in model.layers][:3] == ["photo_changes", "shift", "conv1"]
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    digits = rng.uniform(0, 1, (5, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(digits, verbose=0), model.predict(digits, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(forward(model, digits), model.predict(digits, verbose=0), atol=1e-5)
+
+
 def test_train_config_validates_and_keys():
     with pytest.raises(ValueError, match=r"model \(--model\): expected one of"):
         training.TrainConfig(model="resnet")

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""The search for a course model that reads a real person's digits, scored on validation digits only.
+
+Each candidate trains on the first 50,000 training digits and is scored on the last 10,000, the validation
+digits, which it never trains on: as they are, shifted 4 pixels right and diagonally, turned 20 degrees,
+blurred by a Gaussian of 1.5 pixels, with Gaussian noise of 0.3, with strokes 2 pixels thicker; on the
+digits printed in matplotlib's fonts; and its expected calibration error after a temperature fitted on the
+first half of the validation digits, measured on the second half. The test digits are not read here: the
+recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is appended to
+``benchmarks/robust_search.csv`` with the date and the machine (its CPU and matrix-multiply peak), and the
+whole table is printed with each candidate's mean over its seeds.
+
+Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44]
+       python benchmarks/search_robust.py --list
+       python benchmarks/search_robust.py            (the table so far)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().with_name("robust_search.csv")
+TRAIN_DIGITS = 50_000
+#: The changes each candidate is scored under: (name, transform, strength).
+CHANGES = (("shift 4 right", "shift right", 4), ("shift 4 diagonal", "shift diagonal", 4), ("rotate 20", "rotate", 20),
+           ("blur 1.5", "blur", 1.5), ("noise 0.3", "noise", 0.3), ("thicker 2", "thickness", 2))
+
+
+def candidates() -> dict[str, tuple]:
+    """Each candidate: what it is, its recipe's builder and the builder's arguments, and its epochs. All share the
+    best recipe's layers, optimiser, schedule and label smoothing; they differ in what training shows them."""
+    best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
+    return {
+        "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
+                 {**best, "shift": 0.13, "rotation": 0.0}, 10),
+        "robust": ("the robust recipe's shifts and turns (0.2, 0.07), 10 epochs", "course_cnn",
+                   {**best, "shift": 0.2, "rotation": 0.07}, 10),
+        "photo-s16-r05": ("shifts up to 0.16, turns up to 0.05 (18 degrees); thickened, blurred, dimmed and noised "
+                          "digits (each with probability 0.5)", "sturdy_cnn",
+                          {**best, "shift": 0.16, "rotation": 0.05}, 10),
+        "photo-s20-r07": ("the robust recipe's shifts and turns (0.2, 0.07); thickened, blurred, dimmed and noised "
+                          "digits (each with probability 0.5)", "sturdy_cnn",
+                          {**best, "shift": 0.2, "rotation": 0.07}, 10),
+        "photo-s16-r05-p03": ("shifts up to 0.16, turns up to 0.05; thickened, blurred, dimmed and noised digits "
+                              "(each with probability 0.3)", "sturdy_cnn",
+                              {**best, "shift": 0.16, "rotation": 0.05, "p": 0.3}, 10),
+        "photo-s18-r07-p03": ("shifts up to 0.18, turns up to 0.07 (25 degrees); thickened, blurred, dimmed and "
+                              "noised digits (each with probability 0.3)", "sturdy_cnn",
+                              {**best, "shift": 0.18, "rotation": 0.07, "p": 0.3}, 10),
+    }
+
+
+def recipe_of(name: str):
+    """A candidate's recipe: the best's, with the candidate's builder and arguments."""
+    from mnistlab.recipes import RECIPES
+
+    what, builder, build_args, _ = candidates()[name]
+    return dataclasses.replace(RECIPES["best"], description=what, build=builder,
+                               build_args={**build_args, "name": f"search_{name.replace('-', '_')}"})
+
+
+def scores(model, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, float]:
+    """The candidate's scores on the validation digits (uint8, as loaded), in percent; no test digit is read."""
+    from mnistlab import calibration, fonts, transforms
+    from mnistlab.inference import predict
+
+    def accuracy(probabilities, labels=y_val):
+        return 100 * float((probabilities.argmax(axis=1) == labels).mean())
+
+    clean = predict(model, x_val)
+    found = {"validation %": accuracy(clean)}
+    for label, name, strength in CHANGES:
+        found[f"{label} %"] = accuracy(predict(model, transforms.transformed(x_val, name, strength)))
+    printed, printed_labels, _ = fonts.printed_digits()
+    found["printed %"] = accuracy(predict(model, printed), printed_labels)
+    half = len(y_val) // 2
+    temperature = calibration.fit_temperature(clean[:half], y_val[:half])
+    found["ECE after T %"] = 100 * calibration.expected_calibration_error(
+        calibration.with_temperature(clean[half:], temperature), y_val[half:])
+    return {k: round(v, 2) for k, v in found.items()}
+
+
+def train_one(name: str, seed: int, machine: str) -> dict:
+    """Train one candidate on one seed (the cache is not used; the test digits are not scored) and score it."""
+    from bench_cnn import registered
+
+    from mnistlab import architecture, training
+    from mnistlab.data import load_mnist
+    from mnistlab.recipes import DEFAULTS
+
+    with registered(f"search-{name}", recipe_of(name)):
+        config = dataclasses.replace(DEFAULTS["best"], model=f"search-{name}", epochs=candidates()[name][3], seed=seed,
+                                     train_size=TRAIN_DIGITS)
+        (x, y), _, _ = training.training_data(config)
+        with training.seeded(seed):
+            model = training.build(config)
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0)
+            seconds = time.perf_counter() - start
+    (x_train, y_train), _ = load_mnist()
+    flops = architecture.forward_flops(model)
+    return {"date": datetime.date.today().isoformat(), "machine": machine, "candidate": name, "seed": seed,
+            "train digits": TRAIN_DIGITS, "epochs": config.epochs, "parameters": model.count_params(),
+            "training TFLOP (60,000 digits)": round(config.epochs * 60_000 * 3 * flops / 1e12, 2),
+            "training s": round(seconds),
+            **scores(model, x_train[-10_000:], y_train[-10_000:])}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("candidates", nargs="*", metavar="CANDIDATE")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42])
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"the runs' table (default {RESULTS.name})")
+    parser.add_argument("--list", action="store_true", help="list the candidates and what each changes")
+    args = parser.parse_args()
+    known = candidates()
+    if args.list:
+        for name, (what, _, _, epochs) in known.items():
+            print(f"{name:20s} {what} ({epochs} epochs)")
+        return 0
+    unknown = [name for name in args.candidates if name not in known]
+    if unknown:
+        parser.error(f"unknown candidate(s) {', '.join(unknown)}; expected some of: {', '.join(known)}")
+
+    import pandas as pd
+    from bench_cnn import markdown, matmul_peak_gflops
+    from search_recipes import machine_label
+
+    import mnistlab
+
+    if args.candidates:
+        print(mnistlab.configure(seed=42, tensorflow=True, plots=False))
+        machine = machine_label(matmul_peak_gflops())
+        print(f"machine: {machine}", flush=True)
+        for name in args.candidates:
+            for seed in args.seeds:
+                row = train_one(name, seed, machine)
+                pd.DataFrame([row]).to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+                print(f"{name} seed {seed}: " + ", ".join(f"{k} {v}" for k, v in row.items()
+                                                          if k not in ("date", "machine", "candidate", "seed")),
+                      flush=True)
+    if not args.out.exists():
+        print(f"no runs yet in {args.out}: name a candidate (--list)")
+        return 0
+    table = pd.read_csv(args.out)
+    print(f"\nEvery run in {args.out.name} (validation digits only):\n\n{markdown(table)}")
+    means = table.groupby(["machine", "candidate"], sort=False).mean(numeric_only=True).round(2)
+    means.insert(0, "seeds", table.groupby(["machine", "candidate"], sort=False)["seed"].nunique())
+    print(f"\nMean over the seeds, per machine and candidate:\n\n{markdown(means.drop(columns='seed').reset_index())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
