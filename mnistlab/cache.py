@@ -86,6 +86,9 @@ def functions_digest(source: str, names: Iterable[str]) -> str:
     missing = [name for name in names if name not in found]
     if missing:
         raise ValueError(f"functions_digest: the source defines no {', '.join(missing)}")
+    # The same text on every Python, as 3.10 and 3.11 dump a tree (3.12 adds an empty type_params to every function
+    # and class; 3.13 leaves empty lists out unless asked), so that cache keys and the shipped weights' records hold.
+    options = {"show_empty": True} if sys.version_info >= (3, 13) else {}
     dumps = []
     for name in names:
         node = found[name]
@@ -93,7 +96,7 @@ def functions_digest(source: str, names: Iterable[str]) -> str:
         if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
                 and isinstance(body[0].value.value, str):
             node = type(node)(**{**{f: getattr(node, f) for f in node._fields}, "body": body[1:] or [ast.Pass()]})
-        dumps.append(ast.dump(node))
+        dumps.append(ast.dump(node, **options).replace(", type_params=[]", ""))
     return hashlib.sha256("\n\0".join(dumps).encode()).hexdigest()[:16]
 
 
