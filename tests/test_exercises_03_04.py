@@ -60,6 +60,7 @@ def test_the_choices_take_a_letter_in_any_dress_and_give_a_reason_for_each_wrong
         assert "one letter" in q.feedback("max pooling").message
 
 
+@pytest.mark.tensorflow
 def test_the_dense_layer_count_matches_the_report_network():
     from mnistlab.models import report_cnn
 

@@ -210,6 +210,55 @@ def test_adversarial_finds_the_smallest_flipping_step_of_a_linear_model():
 
 
 @pytest.mark.tensorflow
+def test_iterated_steps_stay_within_epsilon_of_the_digits_and_within_0_and_1():
+    keras = pytest.importorskip("keras")
+    from mnistlab.runtime import configure
+
+    configure(seed=0, tensorflow=True, plots=False)
+    rng = np.random.default_rng(0)
+    for n, epsilon, steps in [(1, 0.0, 1), (5, 0.05, 3), (17, 0.2, 4), (3, 1.5, 2)]:
+        model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                                  keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+        images = rng.random((n, 28, 28), dtype=np.float32)
+        changed = attacks.iterated(model, images, rng.integers(0, 10, n), epsilon, steps=steps)
+        assert changed.shape == images.shape and changed.dtype == np.float32
+        assert (np.abs(changed - images) <= epsilon + 1e-6).all() and changed.min() >= 0 and changed.max() <= 1
+    uint8 = attacks.iterated(model, (images * 255).astype(np.uint8)[..., None], np.zeros(n, int), 0.1, steps=2)
+    assert uint8.shape == (n, 28, 28) and uint8.dtype == np.float32 and 0 <= uint8.min() <= uint8.max() <= 1
+    with pytest.raises(ValueError, match="epsilon must be at least 0"):
+        attacks.iterated(model, images, np.zeros(n, int), -0.1)
+    with pytest.raises(ValueError, match="images: expected"):
+        attacks.iterated(model, images[:, :27], np.zeros(n, int), 0.1)
+
+
+@pytest.mark.tensorflow
+def test_iterated_steps_flip_a_digit_that_one_step_of_the_same_size_overshoots():
+    keras = pytest.importorskip("keras")
+    from mnistlab.runtime import configure
+
+    configure(seed=0, tensorflow=True, plots=False)
+    # Class 0's logit is a tent over the mean brightness m, 1 - 40 |m - 0.35|; class 1's is 0. From an even grey of
+    # 0.3 (m = 0.3, read as 1), one signed step of 0.1 lands at m = 0.4, as far down the other side of the tent:
+    # still a 1. Steps of 0.1 / 8 climb to the top (m near 0.35, logit near 1) and stay there: read as 0.
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model.layers[1].set_weights([np.tile(np.array([[1, -1]], np.float32) / 784, (784, 1)),
+                                 np.array([-0.35, 0.35], np.float32)])
+    head = np.zeros((2, 10), np.float32)
+    head[:, 0] = -40
+    bias = np.full(10, -50.0, np.float32)
+    bias[:2] = 1.0, 0.0
+    model.layers[2].set_weights([head, bias])
+    image = np.full((1, 28, 28), 0.3, np.float32)
+    label = np.array([1])
+    assert inference.predict(model, image).argmax() == 1
+    one_step = np.clip(image + 0.1 * np.sign(attacks.input_gradient(model, image, label)), 0, 1)
+    assert one_step.mean() == pytest.approx(0.4) and inference.predict(model, one_step).argmax() == 1
+    changed = attacks.iterated(model, image, label, 0.1)
+    assert abs(changed.mean() - 0.35) <= 0.1 / 8 + 1e-6 and inference.predict(model, changed).argmax() == 0
+
+
+@pytest.mark.tensorflow
 def test_load_or_headline_and_sweep_compute_once_and_key_on_the_weights_and_digits(tmp_path, monkeypatch):
     keras = pytest.importorskip("keras")
     from mnistlab.data import load_mnist
