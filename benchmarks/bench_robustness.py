@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Beyond the test set (issue 14): each CNN on changed and printed digits, its calibration, and
-notebook 08's run time with the models cached.
+"""Beyond the test set (issues 14 and 30): each CNN on changed and printed digits, its calibration, its training
+cost, and notebook 08's run time with the models cached.
 
-Targets: the course's robust CNN keeps at least 98.5% on test digits turned 20 degrees and shifted 4
-pixels (right; right and down), at least 99.5% on the printed digits, and an expected calibration error
-of at most 0.5% after temperature scaling (fitted on the 10,000 training digits it did not train on);
-notebook 08 runs in at most 60 s with cached models. Models come from the cache, or are trained first.
+Targets for the course's default model (the robust CNN), over three seeds (42, 43, 44) trained on the first 50,000
+training digits: on the 10,000 test digits at least 99.6% mean and 99.5% lowest; at least 98.5% shifted 4 pixels
+right, 4 right and 4 down, and turned 20 degrees; at least 97% blurred by a Gaussian of 1.5 pixels and with Gaussian
+noise of 0.3; at least 98% with strokes 2 pixels thicker on each side; at least 99.5% of the printed digits; an
+expected calibration error of at most 0.5% after temperature scaling (fitted on the 10,000 training digits it did
+not train on); at most 14 TFLOP of training arithmetic (digits seen x 3 x the forward FLOPs). The changed-digit and
+printed targets are checked on the mean of the seeds, and each seed is printed. The best CNN (the seed the course
+ships) is measured against the same targets, to say which it misses. Notebook 08 runs in at most 60 s with the
+models cached. Models come from the cache, or the weights the course ships, or are trained first (and cached).
 
 Usage: python benchmarks/bench_robustness.py [--no-notebook]
 """
@@ -13,10 +18,54 @@ Usage: python benchmarks/bench_robustness.py [--no-notebook]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
+SEEDS = (42, 43, 44)
+#: (what, score, at least); scores in percent; "ece_t" and "tflop" are at most.
+ITERATED_EPSILON = 0.1  # the bound of attacks.iterated's change, as notebook 08 uses it
+
+TARGETS = (("unchanged, mean of the seeds", "unchanged", 99.6), ("shift 4 right", "shift 4 right", 98.5),
+           ("shift 4 diagonal", "shift 4 diagonal", 98.5), ("rotate 20", "rotate 20", 98.5),
+           ("blur 1.5", "blur 1.5", 97.0), ("noise 0.3", "noise 0.3", 97.0), ("thicker 2", "thicker 2", 98.0),
+           ("printed digits", "printed", 99.5))
+
+
+def scored(trained, x_train, y_train, x_test, y_test, printed, printed_labels, peak: float) -> dict:
+    """Every measure of one trained model, accuracies in percent."""
+    from mnistlab import architecture, attacks, calibration, inference, robustness
+
+    config, model = trained.config, trained.model
+    predict = inference.predictor(model)
+    scores = {name: 100 * value for name, value in robustness.headline(predict, x_test, y_test).items()}
+    scores["printed"] = 100 * robustness.accuracy_under(predict, printed, printed_labels)
+    test_p = predict(x_test)
+    held = slice(config.train_size, None) if config.train_size <= 50_000 else slice(-10_000, None)
+    temperature = calibration.fit_temperature(predict(x_train[held]), y_train[held])
+    scores["ece"] = 100 * calibration.expected_calibration_error(test_p, y_test)
+    scores["ece_t"] = 100 * calibration.expected_calibration_error(
+        calibration.with_temperature(test_p, temperature), y_test)
+    scores["t"] = temperature
+    scores["held_out"] = config.train_size <= 50_000
+    steps = np.array([attacks.adversarial(model, x_test[i] / 255, int(y_test[i])).epsilon for i in range(100)])
+    scores["fgsm"] = float(np.median(np.nan_to_num(steps, nan=np.inf)))  # a digit no step flips counts as infinite
+    scores["unflipped"] = float(np.isnan(steps).sum())
+    changed = attacks.iterated(model, x_test[:100], y_test[:100], ITERATED_EPSILON)
+    scores["iterated"] = float((predict(changed).argmax(axis=1) != y_test[:100]).sum())
+    flops = architecture.forward_flops(model)
+    scores["tflop"] = config.epochs * config.train_size * 3 * flops / 1e12
+    # The photo changes' blur, one convolution of every digit with each Gaussian kernel while training (no backward
+    # pass, nothing at prediction): outside the issue's formula (3 x the forward FLOPs), reported beside it.
+    kernels = [layer._kernels for layer in model.layers if getattr(layer, "_kernels", None) is not None]
+    scores["augment_tflop"] = sum(config.epochs * config.train_size * 28 * 28 * 2 * k.size
+                                  for k in kernels) / 1e12
+    scores["seconds"] = trained.train_seconds
+    scores["share"] = scores["tflop"] * 1e3 / trained.train_seconds / peak
+    return scores
 
 
 def main() -> int:
@@ -27,59 +76,67 @@ def main() -> int:
     from mnistlab.runtime import configure
 
     configure(seed=42, tensorflow=True, plots=False)
-    ok = True
-    from mnistlab import attacks, calibration, fonts, inference, robustness, training
-    from mnistlab.data import load_mnist
+    from bench_cnn import matmul_peak_gflops
 
+    from mnistlab import fonts, training
+    from mnistlab.data import load_mnist
+    from mnistlab.recipes import DEFAULT_MODEL
+
+    peak = matmul_peak_gflops()
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    configs = {"report": training.REPORT_PROTOCOL, "best": training.DEFAULTS["best"],
-               "robust": training.DEFAULTS["robust"]}
     printed, printed_labels, info = fonts.printed_digits()
+    configs = {"report": training.REPORT_PROTOCOL, "best": training.DEFAULTS["best"],
+               **{f"robust, seed {seed}": dataclasses.replace(training.DEFAULTS["robust"], seed=seed)
+                  for seed in SEEDS}}
     rows = {}
     for name, config in configs.items():
         trained = training.load_or_train(config, progress=False)
-        predict = inference.predictor(trained.model)
-        scores = robustness.headline(predict, x_test, y_test)
-        scores["printed"] = robustness.accuracy_under(predict, printed, printed_labels)
-        test_p = predict(x_test)
-        held = slice(config.train_size, None) if config.train_size <= 50_000 else slice(-10_000, None)
-        temperature = calibration.fit_temperature(predict(x_train[held]), y_train[held])
-        scores["ece"] = calibration.expected_calibration_error(test_p, y_test)
-        scores["ece_t"] = calibration.expected_calibration_error(calibration.with_temperature(test_p, temperature),
-                                                                 y_test)
-        scores["t"] = temperature
-        scores["held_out"] = config.train_size <= 50_000
-        scores["seconds"] = trained.train_seconds
-        import numpy as np
-
-        steps = [attacks.adversarial(trained.model, x_test[i] / 255, int(y_test[i])).epsilon for i in range(100)]
-        scores["fgsm"] = float(np.nanmedian(steps))
-        rows[name] = scores
+        rows[name] = scored(trained, x_train, y_train, x_test, y_test, printed, printed_labels, peak)
+    seeds = [rows[f"robust, seed {seed}"] for seed in SEEDS]
+    rows["robust, mean"] = {k: float(np.mean([s[k] for s in seeds])) for k in seeds[0]}
 
     print(f"All 10,000 test digits; printed: {len(printed):,} digits ({info['font'].nunique()} fonts of matplotlib, "
           f"sizes {sorted(info['size'].unique().tolist())} pt, angles {sorted(info['angle'].unique().tolist())} "
-          "degrees). ECE: 15 bins; the temperature fitted on the training digits a model did not train on (the "
-          "report's: 40,000; the robust CNN's: 10,000); the best CNN trained on all 60,000, so its temperature is "
-          "fitted on 10,000 it saw. Training s: as the cache recorded it when the model was trained. "
-          "Adversarial step: the median over the first 100 test digits of the smallest "
-          "fast-gradient-sign step (a share of full brightness, tried in steps of 0.005) that changes the "
-          "prediction.\n")
-    print("| model | unchanged % | shift 4 right % | shift 4 diagonal % | rotate 20 % | printed % | ECE % | "
-          "T | ECE after T % | adversarial step | training s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "degrees). Thicker 2: strokes grown 2 pixels on each side (grey dilation). ECE: 15 bins; the temperature "
+          "fitted on the training digits a model did not train on (the report's: 40,000; the robust CNN's: "
+          "10,000); the best CNN trained on all 60,000, so its temperature is fitted on 10,000 it saw. Training "
+          "TFLOP: digits seen (epochs x training digits) x 3 x the forward FLOPs. Training s: as the cache or the "
+          "shipped record says it took when the model was trained; share of peak: its TFLOP over those seconds, "
+          f"over the float32 matrix-multiply peak measured here ({peak:.0f} GFLOP/s). Adversarial step: the median "
+          "over the first 100 test digits of the smallest fast-gradient-sign step (a share of full brightness, "
+          "tried in steps of 0.005 up to 0.3) that changes the prediction (inf: half of them or more flip at none), "
+          "and how many of the 100 no step up to 0.3 flips. Iterated: how many of the 100 digits twenty steps of "
+          f"{ITERATED_EPSILON / 8:g}, each pixel kept within {ITERATED_EPSILON:g} of its value, flip "
+          "(attacks.iterated).\n")
+    columns = ["unchanged", "shift 4 right", "shift 4 diagonal", "rotate 20", "blur 1.5", "noise 0.3", "thicker 2",
+               "printed"]
+    print("| model | " + " | ".join(f"{c} %" for c in columns) + " | ECE % | T | ECE after T % | adversarial step | "
+          f"not flipped | iterated {ITERATED_EPSILON:g}: flipped | training TFLOP | training s | share of peak |")
+    print("| --- |" + " ---: |" * (len(columns) + 9))
     for name, s in rows.items():
         held = "" if s["held_out"] else " (not held out)"
-        print(f"| {name} | {100 * s['unchanged']:.2f} | {100 * s['shift 4 right']:.2f} | "
-              f"{100 * s['shift 4 diagonal']:.2f} | {100 * s['rotate 20']:.2f} | {100 * s['printed']:.2f} | "
-              f"{100 * s['ece']:.2f} | {s['t']:.2f}{held} | {100 * s['ece_t']:.2f} | {s['fgsm']:.3f} | "
-              f"{s['seconds']:.0f} |")
+        print(f"| {name} | " + " | ".join(f"{s[c]:.2f}" for c in columns) +
+              f" | {s['ece']:.2f} | {s['t']:.2f}{held} | {s['ece_t']:.2f} | {s['fgsm']:.3f} | {s['unflipped']:.0f} | "
+              f"{s['iterated']:.0f} | {s['tflop']:.2f} | "
+              f"{s['seconds']:.0f} | {s['share']:.0%} |")
 
-    robust = rows["robust"]
-    checks = [("robust: shift 4 right >= 98.5%", robust["shift 4 right"] >= 0.985),
-              ("robust: shift 4 diagonal >= 98.5%", robust["shift 4 diagonal"] >= 0.985),
-              ("robust: rotate 20 >= 98.5%", robust["rotate 20"] >= 0.985),
-              ("robust: printed digits >= 99.5%", robust["printed"] >= 0.995),
-              ("robust: ECE after temperature scaling <= 0.5%", robust["ece_t"] <= 0.005)]
+    def checks(name: str, s: dict, lowest_clean: float | None) -> list[tuple[str, str, str, bool]]:
+        """(model, target, the score against it, met) for each target."""
+        found = [(name, what if lowest_clean is not None or key != "unchanged" else "unchanged",
+                  f"{s[key]:.2f}% >= {needed}%", s[key] >= needed) for what, key, needed in TARGETS]
+        if lowest_clean is not None:
+            found.insert(1, (name, "unchanged, lowest seed", f"{lowest_clean:.2f}% >= 99.5%", lowest_clean >= 99.5))
+        found += [(name, "ECE after temperature scaling", f"{s['ece_t']:.2f}% <= 0.5%", s["ece_t"] <= 0.5),
+                  (name, "training arithmetic", f"{s['tflop']:.2f} TFLOP <= 14", s["tflop"] <= 14)]
+        return found
+
+    extra = rows["robust, seed 42"]["augment_tflop"]
+    print(f"\nThe robust CNN's photo changes also blur every training digit (one convolution per Gaussian width, "
+          f"forward only): {extra:.2f} TFLOP more, outside the formula above.")
+    default = f"{DEFAULT_MODEL} (the default; mean of seeds {', '.join(map(str, SEEDS))})"
+    listed = checks(default, rows["robust, mean"], min(s["unchanged"] for s in seeds))
+    listed += checks("best (the seed the course ships, 42)", rows["best"], None)
+    ok = True
     if not args.no_notebook:
         import tempfile
 
@@ -93,10 +150,15 @@ def main() -> int:
         ok = all(r.ok for r in results)
         if not ok:
             print(f"notebook 08 FAILED: {results[0].error}")
-        checks.append((f"notebook 08 with cached models: {seconds:.0f} s <= 60 s", ok and seconds <= 60))
+        listed.append(("the course", "notebook 08 with cached models", f"{seconds:.0f} s <= 60 s",
+                       ok and seconds <= 60))
     print()
-    for text, met in checks:
-        print(f"- {text}: {'met' if met else 'NOT met'}")
+    for name, what, score, met in listed:
+        print(f"- {name}: {what} {score}: {'met' if met else 'NOT met'}")
+    print()
+    for name in dict.fromkeys(name for name, *_ in listed):
+        missed = [what for n, what, _, met in listed if n == name and not met]
+        print(f"{name} misses: {'; '.join(missed) if missed else 'none'}")
     return 0 if args.no_notebook or ok else 1
 
 

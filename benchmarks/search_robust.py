@@ -53,6 +53,19 @@ def candidates() -> dict[str, tuple]:
         "photo-s18-r07-p03": ("shifts up to 0.18, turns up to 0.07 (25 degrees); thickened, blurred, dimmed and "
                               "noised digits (each with probability 0.3)", "sturdy_cnn",
                               {**best, "shift": 0.18, "rotation": 0.07, "p": 0.3}, 10),
+        # 12 epochs of 50,000 digits are 600,000 digits seen: the arithmetic of 10 epochs of 60,000.
+        "photo-s20-r07-p03-e12": ("shifts up to 0.2, turns up to 0.07; thickened, blurred, dimmed and noised digits "
+                                  "(each with probability 0.3), 12 epochs", "sturdy_cnn",
+                                  {**best, "shift": 0.2, "rotation": 0.07, "p": 0.3}, 12),
+        "photo-s20-r07-p03-n05-e12": ("as photo-s20-r07-p03-e12, with noise up to 0.5 (not 0.4)", "sturdy_cnn",
+                                      {**best, "shift": 0.2, "rotation": 0.07, "p": 0.3, "noise": 0.5}, 12),
+        "photo-s20-r07-p02-n05-e12": ("as photo-s20-r07-p03-n05-e12, each change with probability 0.2", "sturdy_cnn",
+                                      {**best, "shift": 0.2, "rotation": 0.07, "p": 0.2, "noise": 0.5}, 12),
+        "photo-s22-r07-p03-n05-e12": ("as photo-s20-r07-p03-n05-e12, shifted up to 0.22 (6.2 pixels)", "sturdy_cnn",
+                                      {**best, "shift": 0.22, "rotation": 0.07, "p": 0.3, "noise": 0.5}, 12),
+        "photo-s20-r07-p03-n05-nodim-e12": ("as photo-s20-r07-p03-n05-e12, not dimmed", "sturdy_cnn",
+                                            {**best, "shift": 0.2, "rotation": 0.07, "p": 0.3, "noise": 0.5,
+                                             "dim": 1.0}, 12),
     }
 
 
@@ -107,7 +120,7 @@ def train_one(name: str, seed: int, machine: str) -> dict:
     flops = architecture.forward_flops(model)
     return {"date": datetime.date.today().isoformat(), "machine": machine, "candidate": name, "seed": seed,
             "train digits": TRAIN_DIGITS, "epochs": config.epochs, "parameters": model.count_params(),
-            "training TFLOP (60,000 digits)": round(config.epochs * 60_000 * 3 * flops / 1e12, 2),
+            "training TFLOP": round(config.epochs * TRAIN_DIGITS * 3 * flops / 1e12, 2),
             "training s": round(seconds),
             **scores(model, x_train[-10_000:], y_train[-10_000:])}
 
@@ -150,10 +163,40 @@ def main() -> int:
         return 0
     table = pd.read_csv(args.out)
     print(f"\nEvery run in {args.out.name} (validation digits only):\n\n{markdown(table)}")
-    means = table.groupby(["machine", "candidate"], sort=False).mean(numeric_only=True).round(2)
-    means.insert(0, "seeds", table.groupby(["machine", "candidate"], sort=False)["seed"].nunique())
-    print(f"\nMean over the seeds, per machine and candidate:\n\n{markdown(means.drop(columns='seed').reset_index())}")
+    # Accuracy does not depend on a machine's speed: a candidate's seeds are pooled across machines (and the peak
+    # each run measured, which the machine label carries); its seconds are each run's own, in the table above.
+    means = table.groupby("candidate", sort=False).mean(numeric_only=True).round(2)
+    means.insert(0, "seeds", table.groupby("candidate", sort=False)["seed"].nunique())
+    print(f"\nMean over the seeds, per candidate:\n\n{markdown(means.drop(columns='seed').reset_index())}")
+    ranked = ranking(means)
+    print("\nThe robustness targets each candidate misses on the validation digits (means over its seeds), the "
+          "smallest total shortfall (points below the targets) first, then the fewest missed, then the most unchanged "
+          "digits right (a miss by 0.05 points is within a seed's noise, so how far counts before how many):\n\n"
+          f"{markdown(ranked)}")
     return 0
+
+
+#: Issue 30's targets but the unchanged digits' (99.6%, which no candidate reaches): (column, at least); the ECE's
+#: is at most 0.5.
+TARGETS = (("shift 4 right %", 98.5), ("shift 4 diagonal %", 98.5), ("rotate 20 %", 98.5), ("blur 1.5 %", 97.0),
+           ("noise 0.3 %", 97.0), ("thicker 2 %", 98.0), ("printed %", 99.5))
+
+
+def ranking(means):
+    """Each candidate's missed robustness targets and their total shortfall, best first: the rule of the choice."""
+    import pandas as pd
+
+    rows = []
+    for candidate, row in means.iterrows():
+        short = {column: needed - row[column] for column, needed in TARGETS if row[column] < needed}
+        if row["ECE after T %"] > 0.5:
+            short["ECE after T %"] = row["ECE after T %"] - 0.5
+        rows.append({"candidate": candidate, "seeds": int(row["seeds"]),
+                     "targets missed": len(short), "shortfall (points)": round(sum(short.values()), 2),
+                     "validation %": row["validation %"],
+                     "missed": ", ".join(f"{c.removesuffix(' %')} by {v:.2f}" for c, v in short.items()) or "none"})
+    return pd.DataFrame(rows).sort_values(["shortfall (points)", "targets missed", "validation %"],
+                                          ascending=[True, True, False])
 
 
 if __name__ == "__main__":

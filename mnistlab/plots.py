@@ -32,11 +32,13 @@ def _axes(ax=None):
 
 
 def digit(image: np.ndarray, *, title: str | None = None, ax=None, annotate: bool = False):
-    """Show one (H, W) image in gray; with ``annotate=True`` each pixel's value is written on it."""
+    """Show one (H, W) image in gray: uint8 on 0-255, floats within [0, 1] on 0-1 (a dim digit looks dim), other
+    values stretched to their range; with ``annotate=True`` each pixel's value is written on it."""
     ax = _axes(ax)
     image = np.asarray(image)
-    ax.imshow(image, cmap="gray", vmin=0 if image.min() >= 0 else None,
-              vmax=255 if image.dtype == np.uint8 else None, interpolation="nearest")
+    low, high = float(image.min()), float(image.max())
+    vmax = 255 if image.dtype == np.uint8 else 1.0 if low >= 0 and high <= 1 else None
+    ax.imshow(image, cmap="gray", vmin=0 if low >= 0 else None, vmax=vmax, interpolation="nearest")
     if annotate:
         threshold = (float(image.max()) + float(image.min())) / 2
         for (i, j), value in np.ndenumerate(image):

@@ -83,9 +83,12 @@ def sweep(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, label
     return Sweep(pd.DataFrame(rows), labels, predicted)
 
 
-#: The changes the course's targets name: a 4-pixel shift (right; right and down) and a 20-degree turn.
+#: The changes the course's targets name: a 4-pixel shift (right; right and down), a 20-degree turn, a Gaussian blur
+#: of 1.5 pixels, Gaussian noise of 0.3 and strokes 2 pixels thicker (name: (transform, strength)).
 HEADLINE: dict[str, tuple[str, float]] = {"shift 4 right": ("shift right", 4),
-                                          "shift 4 diagonal": ("shift diagonal", 4), "rotate 20": ("rotate", 20)}
+                                          "shift 4 diagonal": ("shift diagonal", 4), "rotate 20": ("rotate", 20),
+                                          "blur 1.5": ("blur", 1.5), "noise 0.3": ("noise", 0.3),
+                                          "thicker 2": ("thickness", 2)}
 
 
 def headline(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -146,7 +149,7 @@ def load_or_headline(model, images: np.ndarray, labels: np.ndarray, *,
             raise cache.Unusable("its scores are not the headline's")
         return scores
 
-    return cache.load_or_compute(_key("headline", model, images, labels),
+    return cache.load_or_compute(_key("headline", model, images, labels, changes=HEADLINE),
                                  lambda: headline(predictor(model), images, labels), read=read,
                                  write=lambda scores: ({"scores": scores}, {}), required={"scores": dict}, log=warn)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab import cache, models
-from mnistlab.recipes import DEFAULTS, RECIPES, REPORT_PROTOCOL, VALIDATION_DIGITS, TrainConfig
+from mnistlab.recipes import DEFAULT_MODEL, DEFAULTS, RECIPES, REPORT_PROTOCOL, VALIDATION_DIGITS, TrainConfig
 from mnistlab.runtime import import_tensorflow
 
 tf = import_tensorflow()
@@ -352,7 +352,8 @@ def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool 
 
 
 def course_model(progress: bool = True):
-    """The Keras model the drawing pad reads digits with: the course's best CNN (:func:`load`: cached or shipped);
-    failing both, the quick one (trained now if needed, with progress: seconds, not minutes)."""
-    found = load(DEFAULTS["best"], progress=progress)
+    """The Keras model the drawing pad reads digits with: the course's default CNN (:data:`DEFAULT_MODEL`, the
+    robust one; :func:`load`: cached or shipped); failing both, the quick one (trained now if needed, with
+    progress: seconds, not minutes)."""
+    found = load(DEFAULTS[DEFAULT_MODEL], progress=progress)
     return (found or load_or_train(DEFAULTS["quick"], progress=progress)).model

@@ -4,6 +4,7 @@ validation digits (never the test digits)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mnistlab import pretrained, recipes
@@ -23,17 +24,51 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
     # the training digits and epochs it names; the robust CNN leaves the last 10,000 aside, never trained on
     assert (REPORT_PROTOCOL.train_size, DEFAULTS["best"].train_size, DEFAULTS["robust"].train_size) == (
         20_000, 60_000, 50_000)
-    assert (DEFAULTS["best"].epochs, DEFAULTS["robust"].epochs) == (10, 9)
+    assert (DEFAULTS["best"].epochs, DEFAULTS["robust"].epochs) == (10, 12)
+    # "as many digits seen, and as much arithmetic, as the best CNN's 10 epochs of 60,000"
+    assert DEFAULTS["robust"].epochs * DEFAULTS["robust"].train_size == DEFAULTS["best"].epochs * 60_000
+    # the photo changes: "with probability 0.3 each", "a Gaussian of up to 2 pixels", "to as little as half their
+    # ink", "noise of up to 0.5"; the same layers as the best CNN
+    args = robust.build_args
+    assert robust.build == "sturdy_cnn" and (args["p"], args["blur"], args["dim"], args["noise"]) == (0.3, 2, 0.5, 0.5)
+    assert all(args[k] == best.build_args[k] for k in ("widths", "kernel_size", "pools", "dropout"))
     assert VALIDATION_DIGITS == 10_000 and DEFAULTS["robust"].train_size + VALIDATION_DIGITS == 60_000
+
+
+def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits():
+    """Notebook 08: "two of the closest were trained with two more seeds, and the one with the smaller total
+    shortfall over its three seeds was kept. None of them met every target"."""
+    import importlib.util
+    from pathlib import Path
+
+    pd = pytest.importorskip("pandas")
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "search_robust.py"
+    spec = importlib.util.spec_from_file_location("search_robust", path)
+    search = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(search)
+    table = pd.read_csv(search.RESULTS)
+    means = table.groupby("candidate", sort=False).mean(numeric_only=True)
+    means.insert(0, "seeds", table.groupby("candidate", sort=False)["seed"].nunique())
+    ranked = search.ranking(means)
+    assert (ranked["targets missed"] > 0).all()
+    seeded = ranked[ranked["seeds"] == 3]
+    assert len(seeded) == 2
+    kept = seeded.iloc[0]["candidate"]
+    _, builder, args, epochs = search.candidates()[kept]
+    robust = RECIPES["robust"]
+    assert builder == robust.build and epochs == DEFAULTS["robust"].epochs
+    assert {k: v for k, v in robust.build_args.items() if k != "name"} == {"blur": 2.0, "dim": 0.5, **args}
+    assert DEFAULTS["robust"].train_size == search.TRAIN_DIGITS
 
 
 def test_the_tried_table_says_what_notebook_08_quotes():
     tried = recipes.tried()
-    assert tried.loc["no-shift", "rotate 20 %"] == pytest.approx(97.36)  # the best recipe without shifts
-    assert tried.loc["best", "rotate 20 %"] == pytest.approx(98.17)
-    assert "test accuracy %" in tried.columns  # the notebook says the table was scored on the test digits
+    assert tried.loc["no-shift", "rotate 20 %"] == pytest.approx(97.34)  # the best recipe without shifts
+    assert tried.loc["best", "rotate 20 %"] == pytest.approx(98.02)
+    assert "validation accuracy %" in tried.columns  # "scored on the 10,000 validation digits"
 
 
+@pytest.mark.tensorflow
 def test_the_robust_cnn_is_calibrated_by_a_temperature_fitted_on_validation_digits(tmp_path, monkeypatch):
     training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
     from mnistlab import calibration, inference
@@ -53,3 +88,29 @@ def test_the_robust_cnn_is_calibrated_by_a_temperature_fitted_on_validation_digi
     assert calibration.expected_calibration_error(test_p, y_test) > 0.05
     assert calibration.expected_calibration_error(scaled_p, y_test) < 0.01
     assert (scaled_p.argmax(1) == test_p.argmax(1)).all()  # no prediction changes
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("name, unflipped, iterated", [("best", 2, 91), ("robust", 64, 61)])
+def test_the_adversarial_counts_notebook_08_quotes(name, unflipped, iterated, tmp_path, monkeypatch):
+    """Of the first 100 test digits: how many no single signed step up to 0.3 flips, and how many twenty steps
+    within 0.1 flip, for the shipped weights (the notebook's text quotes both for each CNN)."""
+    training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
+    from mnistlab import attacks, inference
+    from mnistlab.data import load_mnist
+
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(pretrained.ENV, raising=False)
+    found = training.from_shipped(DEFAULTS[name], progress=False, warn=lambda line: None)
+    if found is None:  # never train here: tests/test_pretrained.py says why the shipped weights do not load
+        pytest.skip(f"no usable shipped weights for the {name} CNN")
+    _, (x_test, y_test) = load_mnist()
+    images, labels = x_test[:100].astype("float32") / 255, y_test[:100]
+    read = inference.predictor(found.model)
+    direction = np.sign(attacks.input_gradient(found.model, images, labels))
+    flipped = np.zeros(100, bool)
+    for epsilon in np.arange(1, 61) * 0.005:
+        flipped |= read(np.clip(images + epsilon * direction, 0, 1)).argmax(axis=1) != labels
+    changed = attacks.iterated(found.model, images, labels, 0.1)
+    assert (~flipped).sum() == pytest.approx(unflipped, abs=1)
+    assert (read(changed).argmax(axis=1) != labels).sum() == pytest.approx(iterated, abs=2)

@@ -30,6 +30,15 @@ def test_digit_draws_the_image_on_the_given_axes_with_its_values():
     assert [t.get_text() for t in ax.texts] == [str(v) for v in image.ravel()]
 
 
+def test_digit_keeps_a_dim_float_digit_dim_and_stretches_other_values():
+    dim = np.full((4, 4), 0.25)
+    assert plots.digit(dim).get_images()[0].get_clim() == (0, 1.0)  # a digit at a quarter of full ink looks dim
+    wide = np.array([[0.0, 3.0], [1.0, 2.0]])
+    assert plots.digit(wide).get_images()[0].get_clim() == (0.0, 3.0)
+    signed = np.array([[-1.0, 0.5]])
+    assert plots.digit(signed).get_images()[0].get_clim() == (-1.0, 0.5)
+
+
 def test_feature_map_is_symmetric_about_zero_when_signed():
     ax = plots.feature_map(np.array([[-2.0, 1.0], [0.5, 0.0]]))
     [shown] = ax.get_images()

@@ -138,35 +138,36 @@ EXERCISES = [
                   Mistake("still right", 0, "that digit is still read right after a 10-degree turn",
                           matches=_still_right))),
     choice(
-        "08.2", "what shifted and turned digits buy",
-        "The robust CNN is the best CNN's recipe with its training digits also turned (by up to 25 degrees) and "
-        "shifted further (by up to 5.6 pixels, against 3.6). Predict, before the curves below: next to the best "
-        "CNN's, what will its curves show?",
-        {"a": "it holds further under every change, noise and blur included: varied training digits make a "
-              "network robust in general",
-         "b": "it holds much further under shifts and turns, the changes its training digits showed it, and no "
-              "further under noise or blur",
-         "c": "it holds no further, even under shifts: convolutions slide over the whole image, so a CNN already "
-              "reads a digit wherever it sits",
-         "d": "it holds further under shifts and turns, and reads more of the unchanged test digits too, having "
-              "seen more varied digits"},
+        "08.2", "what changed training digits buy",
+        "The robust CNN has the best CNN's layers; its training digits were also shifted further (by up to 5.6 "
+        "pixels, against 3.6), turned (by up to 25 degrees), and thickened, blurred, dimmed and noised at random. "
+        "Predict, before the curves below: next to the best CNN's, what will its curves show?",
+        {"a": "it holds further under every change, smaller and thinner digits included: varied training digits "
+              "make a network robust in general",
+         "b": "it holds further under the changes its training digits showed it (shifts, turns, thicker strokes, "
+              "blur, noise), and no further on smaller or thinner digits, which they never showed",
+         "c": "it holds no further under blur and noise: the measurement above showed that the filters already "
+              "survive them, so training on such digits has nothing to add",
+         "d": "it holds further under the changes it trained on, and reads more of the unchanged test digits too, "
+              "having seen more varied digits"},
         right="b",
-        reasons={"a": "turned and shifted copies show it nothing about noise or blur, so nothing teaches it to "
-                      "ignore them: its noise and blur curves show no gain over the best CNN's",
-                 "c": "a convolution finds a stroke wherever it is, but what follows is tied to places: the "
-                      "flattened maps reach the last layer each at its own position. The report's CNN, trained "
-                      "on centred digits only, reads 12% of the digits moved 4 pixels right and 4 down",
-                 "d": "the unchanged test digits are centred and upright, like MNIST's training digits: turned "
-                      "and shifted copies teach nothing more about them. The robust CNN reads fewer of them than "
-                      "the best CNN (having learned from 10,000 fewer training digits too, so the two causes are "
-                      "not separated)"},
-        hint=("What does a shifted copy of a training digit, under the same label, teach the network?",
-              "That the position does not change the answer. Did any of its training digits show noise or blur?",
+        reasons={"a": "nothing in its training digits was smaller or thinner, so nothing taught it to read such "
+                      "digits: its curves for half-size digits and for strokes one pixel thinner lie below the "
+                      "best CNN's",
+                 "c": "the filters survived; the moving averages of the normalisation did not, and they are "
+                      "measured on the training digits. Blurred and noisy training digits put such digits into "
+                      "them (and the filters learn from them too): its blur and noise curves hold far further",
+                 "d": "the unchanged test digits are centred, upright and clean, like MNIST's training digits: "
+                      "changed copies teach nothing more about them, and take some of the network's capacity. The "
+                      "robust CNN reads fewer of them than the best CNN"},
+        hint=("What does a blurred copy of a training digit, under the same label, teach the network?",
+              "That blur does not change the answer. Did any of its training digits show a smaller digit, or "
+              "thinner strokes?",
               "A network learns to ignore what its training digits vary in, and only that."),
-        explanation="a shifted or turned copy under the same label teaches that position and angle do not change "
-                    "the answer, so the robust CNN holds much further under both; it learns nothing "
-                    "about what its training digits never vary in (noise, blur, stroke width), and those curves "
-                    "do not improve"),
+        explanation="a changed copy under the same label teaches that the change does not change the answer, so "
+                    "the robust CNN holds much further under shifts, turns, thicker strokes, blur and noise; it "
+                    "learns nothing about what its training digits never vary in (size, thinner strokes), and "
+                    "those curves do not improve"),
     Exercise(
         "08.3", "a calibration error by hand",
         f"Four predictions have confidences {_CONFIDENCE} and are right or wrong as {_CORRECT}. With 5 bins of "
