@@ -75,7 +75,11 @@ def main() -> int:
         status |= run.returncode
         body = run.stdout.strip() + (f"\n\nFAILED (exit {run.returncode}):\n{run.stderr[-2000:]}"
                                       if run.returncode else "")
-        where = (f", {datetime.date.today().isoformat()} on {machine()}: not the machine above" if args.only else "")
+        where = ""
+        if args.only:  # a section run later than the header: say when, and where if the machine differs
+            here = machine()
+            where = f", run on {datetime.date.today().isoformat()}" + (
+                "" if f"Machine: {here}\n" in header + "\n" else f" on {here}: not the machine above")
         kept[title] = f"## {title}\n\n`python benchmarks/{script}` ({took:.0f} s{where})\n\n```text\n{body}\n```"
         print(f"{script}: {took:.0f} s{'' if not run.returncode else ' FAILED'}", flush=True)
     sections = [header] + [kept[title] for title, _ in SCRIPTS if title in kept]
