@@ -434,12 +434,13 @@ def test_cli_robustness_prints_every_transform_the_headline_and_the_printed_digi
     assert "digits (--digits): expected a whole number from 1 to 10,000; got 0" in capsys.readouterr().err
 
 
-def test_cli_defaults_to_the_best_model_and_offers_the_quick_one():
+def test_cli_defaults_to_the_robust_model_and_offers_the_others():
     from mnistlab.cli import build_parser
 
     for command in (["train"], ["evaluate"], ["predict", "digit.png"], ["robustness"]):
-        assert build_parser().parse_args(command).model == "best"
-    assert build_parser().parse_args(["train", "--model", "quick"]).model == "quick"
+        assert build_parser().parse_args(command).model == "robust"
+    for model in ("best", "quick", "report"):
+        assert build_parser().parse_args(["train", "--model", model]).model == model
     assert training.DEFAULTS["quick"].epochs == 2 and training.DEFAULTS["best"].train_size == 60_000
 
 

@@ -91,4 +91,4 @@ def test_the_measured_recipes_table_ships_with_the_package():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[:3] == ["False", "best", "7"], out
     assert out[3].split("|") == ["what changes", "parameters", "forward MFLOP", "epochs", "batch", "training s",
-                                 "test accuracy %", "shift 4 diagonal %", "rotate 20 %"]
+                                 "validation accuracy %", "shift 4 diagonal %", "rotate 20 %"]
