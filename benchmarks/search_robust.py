@@ -165,10 +165,9 @@ def main() -> int:
     print(f"\nEvery run in {args.out.name} (validation digits only):\n\n{markdown(table)}")
     # Accuracy does not depend on a machine's speed: a candidate's seeds are pooled across machines (and the peak
     # each run measured, which the machine label carries); its seconds are each run's own, in the table above.
-    means = table.groupby("candidate", sort=False).mean(numeric_only=True).round(2)
-    means.insert(0, "seeds", table.groupby("candidate", sort=False)["seed"].nunique())
-    print(f"\nMean over the seeds, per candidate:\n\n{markdown(means.drop(columns='seed').reset_index())}")
-    ranked = ranking(means)
+    averaged = means(table)
+    print(f"\nMean over the seeds, per candidate:\n\n{markdown(averaged.drop(columns='seed').reset_index())}")
+    ranked = ranking(averaged)
     print("\nThe robustness targets each candidate misses on the validation digits (means over its seeds), the "
           "smallest total shortfall (points below the targets) first, then the fewest missed, then the most unchanged "
           "digits right (a miss by 0.05 points is within a seed's noise, so how far counts before how many):\n\n"
@@ -182,12 +181,19 @@ TARGETS = (("shift 4 right %", 98.5), ("shift 4 diagonal %", 98.5), ("rotate 20 
            ("noise 0.3 %", 97.0), ("thicker 2 %", 98.0), ("printed %", 99.5))
 
 
-def ranking(means):
+def means(table):
+    """Each candidate's mean over its seeds (rounded to 0.01), with how many seeds it has."""
+    averaged = table.groupby("candidate", sort=False).mean(numeric_only=True).round(2)
+    averaged.insert(0, "seeds", table.groupby("candidate", sort=False)["seed"].nunique())
+    return averaged
+
+
+def ranking(averaged):
     """Each candidate's missed robustness targets and their total shortfall, best first: the rule of the choice."""
     import pandas as pd
 
     rows = []
-    for candidate, row in means.iterrows():
+    for candidate, row in averaged.iterrows():
         short = {column: needed - row[column] for column, needed in TARGETS if row[column] < needed}
         if row["ECE after T %"] > 0.5:
             short["ECE after T %"] = row["ECE after T %"] - 0.5

@@ -13,7 +13,7 @@ import numpy as np
 from mnistlab.inference import predict
 from mnistlab.preprocess import as_digits, model_input
 
-__all__ = ["Adversarial", "adversarial", "input_gradient", "iterated"]
+__all__ = ["EPSILONS", "Adversarial", "adversarial", "input_gradient", "iterated", "smallest_steps"]
 
 
 def input_gradient(model, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -45,8 +45,11 @@ class Adversarial:
     probabilities: np.ndarray   # for ``changed``
 
 
-def adversarial(model, image: np.ndarray, label: int,
-                epsilons: Sequence[float] = tuple(np.round(np.arange(0.005, 0.3001, 0.005), 3))) -> Adversarial:
+#: The steps :func:`adversarial` and :func:`smallest_steps` try: 0.005, 0.01, ..., 0.3 (shares of full brightness).
+EPSILONS: tuple[float, ...] = tuple(np.round(np.arange(0.005, 0.3001, 0.005), 3))
+
+
+def adversarial(model, image: np.ndarray, label: int, epsilons: Sequence[float] = EPSILONS) -> Adversarial:
     """The fast gradient sign step (Goodfellow et al., 2015): every pixel moved by ``epsilon`` in the
     direction that raises the loss; the smallest of ``epsilons`` that changes the prediction is kept."""
     image = np.asarray(image, dtype=np.float32).reshape(28, 28)
@@ -57,6 +60,22 @@ def adversarial(model, image: np.ndarray, label: int,
     k = int(flipped[0]) if len(flipped) else len(epsilons) - 1
     return Adversarial(image, candidates[k], int(label), int(probabilities[k].argmax()),
                        float(epsilons[k]) if len(flipped) else float("nan"), probabilities[k])
+
+
+def smallest_steps(model, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float] = EPSILONS) -> np.ndarray:
+    """For each digit, the smallest of ``epsilons`` whose fast gradient sign step changes its prediction (``inf``:
+    none does): :func:`adversarial`'s search for many digits at once, one gradient and one prediction per step.
+
+    ``images`` are (N, 28, 28) or (N, 28, 28, 1), uint8 or floats in [0, 1]. Imports TensorFlow.
+    """
+    images = model_input(images)[..., 0]
+    labels = np.asarray(labels)
+    direction = np.sign(input_gradient(model, images, labels))
+    smallest = np.full(len(images), np.inf)
+    for epsilon in sorted(epsilons, reverse=True):  # from the largest down, so the smallest that flips is kept
+        flipped = predict(model, np.clip(images + epsilon * direction, 0, 1)).argmax(axis=1) != labels
+        smallest[flipped] = epsilon
+    return smallest
 
 
 def iterated(model, images: np.ndarray, labels: np.ndarray, epsilon: float, steps: int = 20) -> np.ndarray:

@@ -91,10 +91,12 @@ HEADLINE: dict[str, tuple[str, float]] = {"shift 4 right": ("shift right", 4),
                                           "thicker 2": ("thickness", 2)}
 
 
-def headline(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Accuracy on the unchanged digits and under each change of :data:`HEADLINE`, by name."""
+def headline(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray,
+             changes: dict[str, tuple[str, float]] | None = None) -> dict[str, float]:
+    """Accuracy on the unchanged digits and under each change of ``changes`` (name: (transform, strength);
+    default :data:`HEADLINE`), by name."""
     scores = {"unchanged": accuracy_under(predict, images, labels)}
-    for name, (transform, strength) in HEADLINE.items():
+    for name, (transform, strength) in (HEADLINE if changes is None else changes).items():
         scores[name] = accuracy_under(predict, images, labels, lambda x, t=transform, s=strength: transformed(x, t, s))
     return scores
 

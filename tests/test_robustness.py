@@ -207,6 +207,15 @@ def test_adversarial_finds_the_smallest_flipping_step_of_a_linear_model():
     np.testing.assert_allclose(found.changed, np.full((28, 28), 0.3 - 0.055), atol=1e-6)
     gradient = attacks.input_gradient(model, image[None], np.array([1]))
     assert gradient.shape == (1, 28, 28) and (gradient < 0).all()  # more ink, more "1": less loss
+    # the same search for many digits at once: 0.3 needs 0.055; a 0.26 grey labelled 0 is read wrong already (the
+    # first step counts, as in adversarial()); 0.6 would need 0.3525, more than 0.3 (inf); uint8 digits are scaled
+    # as the models' input is
+    images = np.stack([image, np.full((28, 28), 0.26, np.float32), np.full((28, 28), 0.6, np.float32)])
+    steps = attacks.smallest_steps(model, images, np.array([1, 0, 1]))
+    assert steps[0] == pytest.approx(0.055) and steps[2] == np.inf
+    assert steps[1] == pytest.approx(attacks.adversarial(model, images[1], 0).epsilon)
+    np.testing.assert_array_equal(attacks.smallest_steps(model, (images * 255).round().astype(np.uint8)[:1],
+                                                         np.array([1])), attacks.smallest_steps(model, images[:1], [1]))
 
 
 @pytest.mark.tensorflow
