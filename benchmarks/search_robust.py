@@ -33,8 +33,10 @@ CHANGES = (("shift 4 right", "shift right", 4), ("shift 4 diagonal", "shift diag
 
 
 def candidates() -> dict[str, tuple]:
-    """Each candidate: what it is, its recipe's builder and the builder's arguments, and its epochs. All share the
-    best recipe's layers, optimiser, schedule and label smoothing; they differ in what training shows them."""
+    """Each candidate: what it is, its recipe's builder and the builder's arguments (with ``clean_epochs``, the
+    recipe's last epochs on unchanged digits), and its epochs. All share the best recipe's convolutions, optimiser,
+    schedule and label smoothing; they differ in what training shows them, and the ``gn`` ones in their
+    normalisation: group normalisation of 1 or 8 groups in place of batch normalisation."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
     return {
         "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
@@ -66,6 +68,43 @@ def candidates() -> dict[str, tuple]:
         "photo-s20-r07-p03-n05-nodim-e12": ("as photo-s20-r07-p03-n05-e12, not dimmed", "sturdy_cnn",
                                             {**best, "shift": 0.2, "rotation": 0.07, "p": 0.3, "noise": 0.5,
                                              "dim": 1.0}, 12),
+        "gn1-best": ("the best recipe with group normalisation (one group) in place of batch normalisation",
+                     "course_cnn", {**best, "shift": 0.13, "rotation": 0.0, "groups": 1}, 10),
+        "gn8-best": ("the best recipe with group normalisation (eight groups) in place of batch normalisation",
+                     "course_cnn", {**best, "shift": 0.13, "rotation": 0.0, "groups": 8}, 10),
+        "gn8-s20-r07-e12": ("gn8-best with the robust recipe's shifts and turns (0.2, 0.07), 12 epochs", "course_cnn",
+                            {**best, "shift": 0.2, "rotation": 0.07, "groups": 8}, 12),
+        "gn8-s20-r07-p02-n05-e12": ("photo-s20-r07-p02-n05-e12 with group normalisation (eight groups)", "sturdy_cnn",
+                                    {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.2, "noise": 0.5}, 12),
+        "gn8-tn-p03-n05-e12": ("gn8-best with digits thickened and noised (up to 0.5), each with probability 0.3; "
+                               "neither blurred nor dimmed; 12 epochs", "sturdy_cnn",
+                               {**best, "shift": 0.13, "rotation": 0.0, "groups": 8, "p": 0.3, "noise": 0.5,
+                                "blur": 0.0, "dim": 1.0}, 12),
+        "gn8-s20-r07-p02-n05-c2-e12": ("gn8-s20-r07-p02-n05-e12, its last 2 epochs on unchanged digits", "sturdy_cnn",
+                                       {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.2, "noise": 0.5,
+                                        "clean_epochs": 2}, 12),
+        "gn8-s15-r03-tn-p02-n05-e12": ("gn8-best shifted up to 0.15 (4.2 pixels), turned up to 0.03 (11 degrees), "
+                                       "thickened and noised (up to 0.5) with probability 0.2; 12 epochs", "sturdy_cnn",
+                                       {**best, "shift": 0.15, "rotation": 0.03, "groups": 8, "p": 0.2, "noise": 0.5,
+                                        "blur": 0.0, "dim": 1.0}, 12),
+        "gn8-s15-r03-tn-p02-n05-c2-e12": ("gn8-s15-r03-tn-p02-n05-e12, its last 2 epochs on unchanged digits",
+                                          "sturdy_cnn", {**best, "shift": 0.15, "rotation": 0.03, "groups": 8, "p": 0.2,
+                                                         "noise": 0.5, "blur": 0.0, "dim": 1.0, "clean_epochs": 2}, 12),
+        "gn8-s18-r05-p02-n05-c2-e12": ("gn8-s20-r07-p02-n05-c2-e12 shifted up to 0.18 (5 pixels) and turned up to 0.05 "
+                                       "(18 degrees)", "sturdy_cnn",
+                                       {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2, "noise": 0.5,
+                                        "clean_epochs": 2}, 12),
+        "gn8-s18-r05-tn-p02-n05-c2-e12": ("gn8-s18-r05-p02-n05-c2-e12 thickened and noised only: neither blurred nor "
+                                          "dimmed", "sturdy_cnn",
+                                          {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
+                                           "noise": 0.5, "blur": 0.0, "dim": 1.0, "clean_epochs": 2}, 12),
+        "gn8-s18-r05-p02-n05-c3-e12": ("gn8-s18-r05-p02-n05-c2-e12, its last 3 epochs on unchanged digits",
+                                       "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
+                                                      "noise": 0.5, "clean_epochs": 3}, 12),
+        "gn8-s20-r07-tn-p03-n05-e12": ("gn8-s20-r07-e12 with digits thickened and noised (up to 0.5), each with "
+                                       "probability 0.3; neither blurred nor dimmed", "sturdy_cnn",
+                                       {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.3, "noise": 0.5,
+                                        "blur": 0.0, "dim": 1.0}, 12),
     }
 
 
@@ -74,7 +113,9 @@ def recipe_of(name: str):
     from mnistlab.recipes import RECIPES
 
     what, builder, build_args, _ = candidates()[name]
-    return dataclasses.replace(RECIPES["best"], description=what, build=builder,
+    clean_epochs = build_args.get("clean_epochs", 0)
+    build_args = {k: v for k, v in build_args.items() if k != "clean_epochs"}
+    return dataclasses.replace(RECIPES["best"], description=what, build=builder, clean_epochs=clean_epochs,
                                build_args={**build_args, "name": f"search_{name.replace('-', '_')}"})
 
 
@@ -114,7 +155,7 @@ def train_one(name: str, seed: int, machine: str) -> dict:
         with training.seeded(seed):
             model = training.build(config)
             start = time.perf_counter()
-            model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0)
+            training.fit(model, config, x, y)
             seconds = time.perf_counter() - start
     (x_train, y_train), _ = load_mnist()
     flops = architecture.forward_flops(model)

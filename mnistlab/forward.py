@@ -53,6 +53,24 @@ def _batch_norm(layer: Layer, x):
     return (x - mean) / np.sqrt(variance + config["epsilon"]) * gamma + beta
 
 
+def _group_norm(layer: Layer, x):
+    """Each digit's channels split into ``groups`` groups, each group normalised by its own mean and variance over its
+    positions and channels (the same at training and at prediction), then scaled and shifted per channel."""
+    config = layer.config
+    if config["axis"] not in (-1, x.ndim - 1):
+        raise ValueError(f"{layer.name}: group normalisation over axis {config['axis']} is not taught here")
+    groups = config["groups"] if config["groups"] != -1 else x.shape[-1]  # -1: one group per channel
+    grouped = x.reshape(*x.shape[:-1], groups, x.shape[-1] // groups)
+    axes = tuple(range(1, grouped.ndim - 2)) + (grouped.ndim - 1,)
+    mean = grouped.mean(axis=axes, keepdims=True)
+    variance = grouped.var(axis=axes, keepdims=True)
+    normalised = ((grouped - mean) / np.sqrt(variance + config["epsilon"])).reshape(x.shape)
+    weights = iter(layer.weights)
+    gamma = next(weights) if config["scale"] else 1.0
+    beta = next(weights) if config["center"] else 0.0
+    return normalised * gamma + beta
+
+
 #: What each supported layer class computes; layers that only act while training pass data through.
 SUPPORTED = {
     "InputLayer": lambda layer, x: x,
@@ -63,6 +81,7 @@ SUPPORTED = {
     "Dense": _dense,
     "Activation": _activation,
     "BatchNormalization": _batch_norm,
+    "GroupNormalization": _group_norm,
     "GlobalAveragePooling2D": lambda layer, x: x.mean(axis=(1, 2)),
     "Dropout": lambda layer, x: x,           # only active while training
     "RandomRotation": lambda layer, x: x,    # augmentation: only active while training

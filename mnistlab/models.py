@@ -43,8 +43,8 @@ def report_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
 def course_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, *,
                widths: tuple[int, ...] = (32, 64, 128), kernel_size: int = 3,
                pools: tuple[bool, ...] = (True, True, False), batch_norm: bool = True, bn_momentum: float = 0.9,
-               head: str = "flatten", shift: float = 0.1, rotation: float = 0.0, dropout: float = 0.25,
-               name: str = "course_cnn"):
+               groups: int = 0, head: str = "flatten", shift: float = 0.1, rotation: float = 0.0,
+               dropout: float = 0.25, name: str = "course_cnn"):
     """The course's own CNNs (the quick and the best model of :mod:`mnistlab.recipes`): fast on a CPU.
 
     One block per entry of ``widths``: a ``kernel_size`` convolution ("valid", no bias: the
@@ -52,7 +52,10 @@ def course_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
     Normalising after the pooling costs a quarter of normalising before it (``batch_norm=False``: a
     bias and ReLU instead). The normalisation's running averages, used at prediction, follow the
     batches with ``bn_momentum`` 0.9 rather than Keras' 0.99: after a short training the 0.99 averages
-    still lag behind the weights (measured on the quick model: 98.5% instead of 99.0%). Then the maps
+    still lag behind the weights (measured on the quick model: 98.5% instead of 99.0%). ``groups`` > 0 puts group
+    normalisation in its place: each digit's maps, in ``groups`` groups of channels, normalised by their own mean
+    and spread, the same at training and at prediction, so that a blurred or faint digit is measured against
+    itself rather than against averages of the training digits (notebook 08). Then the maps
     are flattened (``head="average"``: averaged over positions), dropped out at rate ``dropout`` while
     training, and a dense layer gives the softmax.
     While training, each digit is shifted by up to ``shift`` of its size (0.1: 2.8 pixels) and turned by
@@ -72,7 +75,9 @@ def course_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
         layers.append(keras.layers.Conv2D(filters, kernel_size, use_bias=not batch_norm, name=f"conv{i}"))
         if pool:
             layers.append(keras.layers.MaxPooling2D(2, name=f"pool{i}"))
-        if batch_norm:
+        if batch_norm and groups:
+            layers.append(keras.layers.GroupNormalization(groups, name=f"gn{i}"))
+        elif batch_norm:
             layers.append(keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i}"))
         layers.append(keras.layers.Activation("relu", name=f"relu{i}"))
     layers += [keras.layers.Flatten(name="flatten") if head == "flatten"
@@ -143,9 +148,11 @@ class DigitAugmentation(_keras.layers.Layer):
 def sturdy_cnn(*, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5,
                name: str = "sturdy_cnn", **course):
     """:func:`course_cnn` (its arguments in ``course``) with :class:`DigitAugmentation` after the input: while
-    training, digits also thickened, blurred, dimmed and noised at random, so that the normalisation's moving
-    averages and the filters meet such digits before a learner's photo brings them."""
+    training, digits also thickened, blurred, dimmed and noised at random, so that the filters (and batch
+    normalisation's moving averages, where the network has them) meet such digits before a learner's photo
+    brings them."""
     base = course_cnn(name=name, **course)
     layers = [_keras.Input(shape=base.input_shape[1:], name="digit"),
               DigitAugmentation(blur, noise, dim, p, name="photo_changes"), *base.layers]
     return _keras.Sequential(layers, name=name)
+

@@ -28,9 +28,10 @@ from mnistlab.runtime import import_tensorflow
 tf = import_tensorflow()
 keras = tf.keras
 
-__all__ = ["DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "STEPS_PER_EXECUTION", "EpochLines", "TrainConfig", "Trained",
-           "build", "cached", "compiled_setup", "course_model", "from_shipped", "is_recipe", "load", "load_or_train",
-           "score_and_cache", "seeded", "train", "training_data", "warmup_cosine"]
+__all__ = ["CHANGING_LAYERS", "DEFAULTS", "RECIPES", "REPORT_PROTOCOL", "STEPS_PER_EXECUTION", "EpochLines",
+           "TrainConfig", "Trained", "build", "cached", "compiled_setup", "course_model", "fit", "from_shipped",
+           "is_recipe", "load", "load_or_train", "score_and_cache", "seeded", "train", "training_data",
+           "warmup_cosine"]
 
 _MODEL_FILE = "model.keras"
 
@@ -72,22 +73,22 @@ class EpochLines(keras.callbacks.Callback):
     Also keeps the seconds ``fit`` spent in its epochs, in :attr:`seconds`.
     """
 
-    def __init__(self, print_fn=print) -> None:
+    def __init__(self, print_fn=print, epochs: int | None = None) -> None:
         super().__init__()
-        self.print_fn, self.seconds = print_fn, 0.0
+        self.print_fn, self.seconds, self.epochs = print_fn, 0.0, epochs
 
     def on_train_begin(self, logs=None):
         self.fit_start = time.perf_counter()
 
     def on_train_end(self, logs=None):
-        self.seconds = time.perf_counter() - self.fit_start
+        self.seconds += time.perf_counter() - self.fit_start
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        epochs = self.params.get("epochs") or "?"
+        epochs = self.epochs or self.params.get("epochs") or "?"
         val = f"  validation accuracy {100 * logs['val_accuracy']:6.2f}%" if "val_accuracy" in logs else ""
         self.print_fn(f"epoch {epoch + 1:2d}/{epochs}  loss {logs['loss']:.4f}  "
                       f"accuracy {100 * logs['accuracy']:6.2f}%{val}  ({time.perf_counter() - self.start:.1f} s)")
@@ -189,12 +190,36 @@ def train(config: TrainConfig, *, progress: bool = True, print_fn=print) -> Trai
     """Train a model for a config (seeded: the same config gives the same model on one computer; another computer's
     arithmetic may differ in the last bits)."""
     (x, y), validation, (x_test, y_test) = training_data(config)
-    lines = EpochLines(print_fn if progress else (lambda line: None))
+    lines = EpochLines(print_fn if progress else (lambda line: None), config.epochs)
     with seeded(config.seed):
         model = _compiled(config, STEPS_PER_EXECUTION)
-        history = model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=validation,
-                            shuffle=True, verbose=0, callbacks=[lines])
-    return _trained(config, model, history.history, lines.seconds, (x_test, y_test))
+        history = fit(model, config, x, y, validation, callbacks=[lines])
+    return _trained(config, model, history, lines.seconds, (x_test, y_test))
+
+
+#: The layers that change digits while training (and pass them through at prediction).
+CHANGING_LAYERS = (keras.layers.RandomRotation, keras.layers.RandomTranslation, models.DigitAugmentation)
+
+
+def fit(model, config: TrainConfig, x, y, validation=None, *, callbacks=()) -> dict[str, list[float]]:
+    """Fit a compiled model as ``config`` says (its epochs, batch size and recipe); returns the history.
+
+    The recipe's last ``clean_epochs`` epochs (at most all but the first) train on the digits as they are: the same
+    layers, weights and optimiser, without the layers that change digits, so the learning-rate schedule runs on.
+    """
+    changed = max(1, config.epochs - config.recipe.clean_epochs)
+    history = model.fit(x, y, batch_size=config.batch_size, epochs=changed, validation_data=validation, shuffle=True,
+                        verbose=0, callbacks=list(callbacks)).history
+    if changed < config.epochs:
+        plain = keras.Sequential([keras.Input(model.input_shape[1:]),
+                                  *[layer for layer in model.layers if not isinstance(layer, CHANGING_LAYERS)]],
+                                 name=model.name)
+        plain.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
+                      steps_per_execution=model.steps_per_execution)
+        tail = plain.fit(x, y, batch_size=config.batch_size, initial_epoch=changed, epochs=config.epochs,
+                         validation_data=validation, shuffle=True, verbose=0, callbacks=list(callbacks)).history
+        history = {name: values + tail[name] for name, values in history.items()}
+    return history
 
 
 def _trained(config: TrainConfig, model, history: dict, seconds: float, test=None) -> Trained:
@@ -273,10 +298,14 @@ def score_and_cache(config: TrainConfig, model, history: dict, seconds: float, *
     cached.
 
     ``history`` is ``fit``'s ``History.history``, ``seconds`` its training time. A model that is not the
-    recipe's (:func:`is_recipe`) is scored but not cached, so it never stands in for the recipe's.
+    recipe's (:func:`is_recipe`), or whose recipe trains in two fits (``clean_epochs``), is scored but not cached,
+    so it never stands in for the recipe's.
     """
     trained = _trained(config, model, history, seconds)
-    if is_recipe(config, model):
+    if config.recipe.clean_epochs:  # its training is two fits (see fit): one fit of the caller's is not it
+        print_fn(f"not cached: the {config.model} recipe trains its last {config.recipe.clean_epochs} epoch(s) on "
+                 "unchanged digits (mnistlab.training.fit)")
+    elif is_recipe(config, model):
         meta, files = _entry(trained)
         _saved(trained, cache.save(config.key(), meta, files))
     else:

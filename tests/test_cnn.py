@@ -216,6 +216,41 @@ def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache, tiny_m
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cache, monkeypatch):
+    """fit: the last clean_epochs epochs run without the changing layers, on the same weights, and the learning-rate
+    schedule runs on through them; the model returned still holds those layers (they act only while training)."""
+    import dataclasses
+
+    import keras
+
+    monkeypatch.setitem(training.RECIPES, "clean-tail", dataclasses.replace(training.RECIPES["robust"], clean_epochs=2))
+    config = training.TrainConfig(model="clean-tail", train_size=512, epochs=3, batch_size=128)
+
+    class Layers(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.seen.append((epoch, any(isinstance(layer, training.CHANGING_LAYERS) for layer in self.model.layers)))
+
+    model = training.build(config)
+    (x, y), validation, _ = training.training_data(config)
+    layers = Layers()
+    history = training.fit(model, config, x, y, validation, callbacks=[layers])
+    assert layers.seen == [(0, True), (1, False), (2, False)]
+    assert len(history["loss"]) == len(history["val_accuracy"]) == 3
+    assert int(model.optimizer.iterations) == 3 * 4  # one schedule over all the steps
+    assert all(isinstance(layer, training.CHANGING_LAYERS) for layer in model.layers[:3])
+    lines = []
+    kept = training.score_and_cache(config, model, history, 1.0, print_fn=lines.append)
+    assert kept.path is None and "last 2 epoch(s) on unchanged digits" in lines[-1]
+    one = dataclasses.replace(config, epochs=1)  # fewer epochs than clean ones: the one epoch keeps the changes
+    layers = Layers()
+    assert len(training.fit(training.build(one), one, x, y, callbacks=[layers])["loss"]) == 1
+    assert layers.seen == [(0, True)]
+
+
 def test_a_model_that_is_not_the_recipes_is_never_cached_as_it(cache):
     import keras
 
@@ -281,6 +316,28 @@ def test_open_box_with_batch_statistics_normalises_as_keras_does_while_training(
     np.testing.assert_allclose(forward(model, x), model(x, training=False).numpy(), atol=1e-5)
     np.testing.assert_allclose(forward(model, x, batch_statistics=True, batch_size=7), model(x, training=True).numpy(),
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_open_box_group_normalisation_matches_keras(seed):
+    """forward's group normalisation is Keras' GroupNormalization, over random shapes and group counts, at
+    prediction and (the same thing for this layer) in training mode."""
+    import keras
+
+    rng = np.random.default_rng(seed)
+    groups = int(rng.choice([1, 2, 4, -1]))
+    filters = groups * int(rng.integers(1, 5)) if groups > 0 else int(rng.integers(1, 9))
+    units = int(rng.integers(2, 12))
+    model = keras.Sequential([keras.Input((int(rng.integers(5, 29)), int(rng.integers(5, 29)), 1)),
+                              keras.layers.Conv2D(filters, 3, use_bias=False), keras.layers.MaxPooling2D(2),
+                              keras.layers.GroupNormalization(groups=groups, center=bool(rng.integers(2)),
+                                                              scale=bool(rng.integers(2))),
+                              keras.layers.Activation("relu"), keras.layers.Flatten(),
+                              keras.layers.Dense(units), keras.layers.Activation("softmax")])
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32) for w in model.weights])
+    x = rng.uniform(0, 1, (int(rng.integers(1, 30)), *model.input_shape[1:])).astype(np.float32)
+    np.testing.assert_allclose(forward(model, x, batch_size=7), model(x, training=False).numpy(), atol=1e-5)
+    np.testing.assert_allclose(forward(model, x), model(x, training=True).numpy(), atol=1e-5)
 
 
 def test_open_box_names_a_layer_it_cannot_compute():

@@ -4,6 +4,8 @@ validation digits (never the test digits)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -13,9 +15,9 @@ from mnistlab.recipes import DEFAULTS, RECIPES, REPORT_PROTOCOL, VALIDATION_DIGI
 
 def test_the_recipes_say_what_notebook_08_says_of_them():
     best, robust = RECIPES["best"], RECIPES["robust"]
-    # "shifted by up to 3.6 pixels" (the best CNN), "5.6 pixels" and "25 degrees" (the robust CNN), "no turns"
+    # "shifted by up to 3.6 pixels" (the best CNN), "5 pixels" and "18 degrees" (the robust CNN), "no turns"
     assert round(28 * best.build_args["shift"], 1) == 3.6 and best.build_args["rotation"] == 0
-    assert round(28 * robust.build_args["shift"], 1) == 5.6 and round(360 * robust.build_args["rotation"]) == 25
+    assert round(28 * robust.build_args["shift"]) == 5 and round(360 * robust.build_args["rotation"]) == 18
     # label smoothing: "0.91 for the right digit and 0.01 for each other one"; the report's: one-hot targets
     for recipe in (best, robust):
         assert 1 - recipe.label_smoothing + recipe.label_smoothing / 10 == pytest.approx(0.91)
@@ -27,17 +29,20 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
     assert (DEFAULTS["best"].epochs, DEFAULTS["robust"].epochs) == (10, 12)
     # "as many digits seen, and as much arithmetic, as the best CNN's 10 epochs of 60,000"
     assert DEFAULTS["robust"].epochs * DEFAULTS["robust"].train_size == DEFAULTS["best"].epochs * 60_000
-    # the photo changes: "with probability 0.3 each", "a Gaussian of up to 2 pixels", "to as little as half their
-    # ink", "noise of up to 0.5"; the same layers as the best CNN
+    # the photo changes: "with probability 0.2 each", "a Gaussian of up to 2 pixels", "to as little as half their
+    # ink", "noise of up to 0.5"; "the last 2 of its 12 epochs" on unchanged digits; the best CNN's convolutions,
+    # "group normalisation" of "8 groups" in place of its batch normalisation
     args = robust.build_args
-    assert robust.build == "sturdy_cnn" and (args["p"], args["blur"], args["dim"], args["noise"]) == (0.3, 2, 0.5, 0.5)
+    assert robust.build == "sturdy_cnn" and (args["p"], args["blur"], args["dim"], args["noise"]) == (0.2, 2, 0.5, 0.5)
+    assert robust.clean_epochs == 2 and best.clean_epochs == 0
     assert all(args[k] == best.build_args[k] for k in ("widths", "kernel_size", "pools", "dropout"))
+    assert args["groups"] == 8 and "groups" not in best.build_args
     assert VALIDATION_DIGITS == 10_000 and DEFAULTS["robust"].train_size + VALIDATION_DIGITS == 60_000
 
 
 def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits():
-    """Notebook 08: "two of the closest were trained with two more seeds, and the one with the smaller total
-    shortfall over its three seeds was kept. None of them met every target"."""
+    """Notebook 08: in each of the search's two rounds "the two closest were trained with two more seeds", and of
+    those four "the one with the smallest total shortfall over its three seeds was kept. None met every target"."""
     import importlib.util
     from pathlib import Path
 
@@ -49,12 +54,15 @@ def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits():
     ranked = search.ranking(search.means(pd.read_csv(search.RESULTS)))
     assert (ranked["targets missed"] > 0).all()
     seeded = ranked[ranked["seeds"] == 3]
-    assert len(seeded) == 2
+    assert len(seeded) == 4
     kept = seeded.iloc[0]["candidate"]
-    _, builder, args, epochs = search.candidates()[kept]
-    robust = RECIPES["robust"]
-    assert builder == robust.build and epochs == DEFAULTS["robust"].epochs
-    assert {k: v for k, v in robust.build_args.items() if k != "name"} == {"blur": 2.0, "dim": 0.5, **args}
+    chosen, robust = search.recipe_of(kept), RECIPES["robust"]
+    without_names = {"description": "", "build_args": {}}
+    assert dataclasses.replace(chosen, **without_names) == dataclasses.replace(robust, **without_names)
+    # the candidate leaves the blur and the dimming at sturdy_cnn's defaults, which the recipe spells out
+    assert ({"blur": 2.0, "dim": 0.5, **{k: v for k, v in chosen.build_args.items() if k != "name"}}
+            == {k: v for k, v in robust.build_args.items() if k != "name"})
+    assert search.candidates()[kept][3] == DEFAULTS["robust"].epochs
     assert DEFAULTS["robust"].train_size == search.TRAIN_DIGITS
 
 
@@ -88,7 +96,7 @@ def test_the_robust_cnn_is_calibrated_by_a_temperature_fitted_on_validation_digi
 
 
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("name, unflipped, iterated", [("best", 2, 91), ("robust", 64, 61)])
+@pytest.mark.parametrize("name, unflipped, iterated", [("best", 2, 91), ("robust", 66, 21)])
 def test_the_adversarial_counts_notebook_08_quotes(name, unflipped, iterated, tmp_path, monkeypatch):
     """Of the first 100 test digits: how many no single signed step up to 0.3 flips, and how many twenty steps
     within 0.1 flip, for the shipped weights (the notebook's text quotes both for each CNN)."""

@@ -139,35 +139,35 @@ EXERCISES = [
                           matches=_still_right))),
     choice(
         "08.2", "what changed training digits buy",
-        "The robust CNN has the best CNN's layers; its training digits were also shifted further (by up to 5.6 "
-        "pixels, against 3.6), turned (by up to 25 degrees), and thickened, blurred, dimmed and noised at random. "
-        "Predict, before the curves below: next to the best CNN's, what will its curves show?",
-        {"a": "it holds further under every change, smaller and thinner digits included: varied training digits "
+        "The robust CNN has the best CNN's convolutions, each digit normalised by itself (group normalisation); "
+        "its training digits were also shifted further (by up to 5 pixels, against 3.6), turned (by up to 18 "
+        "degrees), and thickened, blurred, dimmed and noised at random. Predict, before the curves below: next to "
+        "the best CNN's, what will its curves show?",
+        {"a": "it holds further under every change, smaller and larger digits included: varied training digits "
               "make a network robust in general",
          "b": "it holds further under the changes its training digits showed it (shifts, turns, thicker strokes, "
-              "blur, noise), and no further on smaller or thinner digits, which they never showed",
+              "blur, noise), and no further on smaller or larger digits, which they never showed",
          "c": "it holds no further under blur and noise: the measurement above showed that the filters already "
-              "survive them, so training on such digits has nothing to add",
+              "survive them, so nothing needed to change",
          "d": "it holds further under the changes it trained on, and reads more of the unchanged test digits too, "
               "having seen more varied digits"},
         right="b",
-        reasons={"a": "nothing in its training digits was smaller or thinner, so nothing taught it to read such "
-                      "digits: its curves for half-size digits and for strokes one pixel thinner lie below the "
-                      "best CNN's",
-                 "c": "the filters survived; the moving averages of the normalisation did not, and they are "
-                      "measured on the training digits. Blurred and noisy training digits put such digits into "
-                      "them (and the filters learn from them too): its blur and noise curves hold far further",
+        reasons={"a": "nothing in its training digits was smaller or larger, so nothing taught it to read such "
+                      "digits: its scale curve lies at or below the best CNN's",
+                 "c": "the filters survived; the best CNN's normalisation, fixed on clean training digits, did "
+                      "not. The robust CNN measures each digit against itself, and its filters learned from "
+                      "blurred and noisy digits too: its blur and noise curves hold far further",
                  "d": "the unchanged test digits are centred, upright and clean, like MNIST's training digits: "
                       "changed copies teach nothing more about them, and take some of the network's capacity. The "
                       "robust CNN reads fewer of them than the best CNN"},
         hint=("What does a blurred copy of a training digit, under the same label, teach the network?",
-              "That blur does not change the answer. Did any of its training digits show a smaller digit, or "
-              "thinner strokes?",
+              "That blur does not change the answer. Did any of its training digits show a smaller or a larger "
+              "digit?",
               "A network learns to ignore what its training digits vary in, and only that."),
         explanation="a changed copy under the same label teaches that the change does not change the answer, so "
                     "the robust CNN holds much further under shifts, turns, thicker strokes, blur and noise; it "
-                    "learns nothing about what its training digits never vary in (size, thinner strokes), and "
-                    "those curves do not improve"),
+                    "learns nothing about what its training digits never vary in (size), and that curve does not "
+                    "improve"),
     Exercise(
         "08.3", "a calibration error by hand",
         f"Four predictions have confidences {_CONFIDENCE} and are right or wrong as {_CORRECT}. With 5 bins of "
