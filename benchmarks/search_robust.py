@@ -27,9 +27,6 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().with_name("robust_search.csv")
 TRAIN_DIGITS = 50_000
-#: The changes each candidate is scored under: (name, transform, strength).
-CHANGES = (("shift 4 right", "shift right", 4), ("shift 4 diagonal", "shift diagonal", 4), ("rotate 20", "rotate", 20),
-           ("blur 1.5", "blur", 1.5), ("noise 0.3", "noise", 0.3), ("thicker 2", "thickness", 2))
 
 
 def candidates() -> dict[str, tuple]:
@@ -120,20 +117,16 @@ def recipe_of(name: str):
 
 
 def scores(model, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, float]:
-    """The candidate's scores on the validation digits (uint8, as loaded), in percent; no test digit is read."""
-    from mnistlab import calibration, fonts, transforms
-    from mnistlab.inference import predict
+    """The candidate's scores on the validation digits (uint8, as loaded), in percent, as they are and under each
+    change of ``robustness.HEADLINE``; no test digit is read."""
+    from mnistlab import calibration, fonts, inference, robustness
 
-    def accuracy(probabilities, labels=y_val):
-        return 100 * float((probabilities.argmax(axis=1) == labels).mean())
-
-    clean = predict(model, x_val)
-    found = {"validation %": accuracy(clean)}
-    for label, name, strength in CHANGES:
-        found[f"{label} %"] = accuracy(predict(model, transforms.transformed(x_val, name, strength)))
+    predict = inference.predictor(model)
+    headline = robustness.headline(predict, x_val, y_val)
+    found = {"validation %": 100 * headline.pop("unchanged"), **{f"{name} %": 100 * v for name, v in headline.items()}}
     printed, printed_labels, _ = fonts.printed_digits()
-    found["printed %"] = accuracy(predict(model, printed), printed_labels)
-    half = len(y_val) // 2
+    found["printed %"] = 100 * robustness.accuracy_under(predict, printed, printed_labels)
+    clean, half = predict(x_val), len(y_val) // 2
     temperature = calibration.fit_temperature(clean[:half], y_val[:half])
     found["ECE after T %"] = 100 * calibration.expected_calibration_error(
         calibration.with_temperature(clean[half:], temperature), y_val[half:])
