@@ -31,9 +31,11 @@ TRAIN_DIGITS = 50_000
 
 def candidates() -> dict[str, tuple]:
     """Each candidate: what it is, its recipe's builder and the builder's arguments (with ``clean_epochs``, the
-    recipe's last epochs on unchanged digits), and its epochs. All share the best recipe's convolutions, optimiser,
-    schedule and label smoothing; they differ in what training shows them, and the ``gn`` ones in their
-    normalisation: group normalisation of 1 or 8 groups in place of batch normalisation."""
+    recipe's last epochs on unchanged digits, and ``ema_momentum``, its moving average of the weights), and its
+    epochs. All share the best recipe's convolutions, optimiser, schedule and label smoothing; they differ in what
+    training shows them, the ``gn`` ones in their normalisation (group normalisation of 1 or 8 groups in place of
+    batch normalisation), the ``d`` ones in their dropout (0.1 or none, not 0.25) and the ``a`` ones in keeping a
+    moving average of the weights."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
     return {
         "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
@@ -98,6 +100,30 @@ def candidates() -> dict[str, tuple]:
         "gn8-s18-r05-p02-n05-c3-e12": ("gn8-s18-r05-p02-n05-c2-e12, its last 3 epochs on unchanged digits",
                                        "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
                                                       "noise": 0.5, "clean_epochs": 3}, 12),
+        "gn8-s18-r05-p02-n05-c2-d10-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe) with dropout 0.1 (not 0.25)",
+                                           "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8,
+                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.1},
+                                           12),
+        "gn8-s18-r05-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe) without dropout",
+                                           "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8,
+                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
+                                           12),
+        "gn8-s20-r07-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 shifted up to 0.2 and turned up to 0.07",
+                                           "sturdy_cnn", {**best, "shift": 0.2, "rotation": 0.07, "groups": 8,
+                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
+                                           12),
+        "gn8-s19-r06-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 shifted up to 0.19 and turned up to 0.06",
+                                           "sturdy_cnn", {**best, "shift": 0.19, "rotation": 0.06, "groups": 8,
+                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
+                                           12),
+        "gn8-s18-r05-p02-n05-c2-a999-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe), its weights a moving "
+                                            "average of the steps' (momentum 0.999)", "sturdy_cnn",
+                                            {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
+                                             "noise": 0.5, "clean_epochs": 2, "ema_momentum": 0.999}, 12),
+        "gn8-s18-r05-p02-n05-c2-a998-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe), its weights a moving "
+                                            "average of the steps' (momentum 0.998)", "sturdy_cnn",
+                                            {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
+                                             "noise": 0.5, "clean_epochs": 2, "ema_momentum": 0.998}, 12),
         "gn8-s20-r07-tn-p03-n05-e12": ("gn8-s20-r07-e12 with digits thickened and noised (up to 0.5), each with "
                                        "probability 0.3; neither blurred nor dimmed", "sturdy_cnn",
                                        {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.3, "noise": 0.5,
@@ -110,9 +136,9 @@ def recipe_of(name: str):
     from mnistlab.recipes import RECIPES
 
     what, builder, build_args, _ = candidates()[name]
-    clean_epochs = build_args.get("clean_epochs", 0)
-    build_args = {k: v for k, v in build_args.items() if k != "clean_epochs"}
-    return dataclasses.replace(RECIPES["best"], description=what, build=builder, clean_epochs=clean_epochs,
+    training = {k: build_args[k] for k in ("clean_epochs", "ema_momentum") if k in build_args}
+    build_args = {k: v for k, v in build_args.items() if k not in training}
+    return dataclasses.replace(RECIPES["best"], description=what, build=builder, **training,
                                build_args={**build_args, "name": f"search_{name.replace('-', '_')}"})
 
 

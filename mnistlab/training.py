@@ -158,7 +158,9 @@ def _compiled(config: TrainConfig, steps_per_execution: int):
         raise ValueError(f"{config.model}: optimizer: expected 'adam', got {recipe.optimizer!r}")
     model = getattr(models, recipe.build)(**recipe.build_args)
     steps = -(-config.train_size // config.batch_size)
-    optimizer = keras.optimizers.Adam(learning_rate=_schedule(config, steps))
+    # A moving average of the weights, where the recipe asks for one: fit() ends by putting it in the weights' place.
+    average = {"use_ema": True, "ema_momentum": recipe.ema_momentum} if recipe.ema_momentum else {}
+    optimizer = keras.optimizers.Adam(learning_rate=_schedule(config, steps), **average)
     # The loss by its name where the recipe adds nothing to it: the way a learner writes it in a notebook.
     loss = (keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing) if recipe.label_smoothing
             else "categorical_crossentropy")
@@ -206,6 +208,8 @@ def fit(model, config: TrainConfig, x, y, validation=None, *, callbacks=()) -> d
 
     The recipe's last ``clean_epochs`` epochs (at most all but the first) train on the digits as they are: the same
     layers, weights and optimiser, without the layers that change digits, so the learning-rate schedule runs on.
+    With the recipe's ``ema_momentum`` the optimiser keeps a moving average of the weights, and Keras ends each fit
+    by putting it in their place: the clean epochs start from the average, and the model returned holds it.
     """
     changed = max(1, config.epochs - config.recipe.clean_epochs)
     history = model.fit(x, y, batch_size=config.batch_size, epochs=changed, validation_data=validation, shuffle=True,

@@ -251,6 +251,26 @@ def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cach
     assert layers.seen == [(0, True)]
 
 
+def test_a_recipes_moving_average_of_the_weights_is_what_training_leaves(cache, monkeypatch):
+    """ema_momentum: the optimiser keeps a moving average of the weights, and the model fit returns holds it, clean
+    epochs or not; a recipe without one trains its weights plainly."""
+    import dataclasses
+
+    (x, y), _, _ = training.training_data(training.TrainConfig(model="robust", train_size=512))
+    for clean_epochs in (0, 1):
+        recipe = dataclasses.replace(training.RECIPES["robust"], ema_momentum=0.9, clean_epochs=clean_epochs)
+        monkeypatch.setitem(training.RECIPES, "averaged", recipe)
+        config = training.TrainConfig(model="averaged", train_size=512, epochs=2, batch_size=128)
+        model = training.build(config)
+        assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.9
+        training.fit(model, config, x, y)
+        averages = model.optimizer._model_variables_moving_average
+        assert len(averages) == len(model.trainable_variables)
+        for weight, average in zip(model.trainable_variables, averages, strict=True):
+            np.testing.assert_array_equal(weight.numpy(), average.numpy())
+    assert not training.build(training.DEFAULTS["robust"]).optimizer.use_ema
+
+
 def test_a_model_that_is_not_the_recipes_is_never_cached_as_it(cache):
     import keras
 
