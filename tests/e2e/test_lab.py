@@ -248,7 +248,13 @@ def draw_digits(page, shots) -> None:
         assert pad.locator("img.mnistlab-maps-conv1").count() == 1
     print(f"\ndrawing pad in the browser: from the mouse's release to the answer shown, {min(latencies):.0f}-"
           f"{max(latencies):.0f} ms (median {sorted(latencies)[len(latencies) // 2]:.0f})")
+    # The pad with its feature maps is taller than the window: JupyterLab shows only what fits its panel, so the
+    # window grows for the picture (else the maps below the fold come out grey), then goes back.
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 2400})
+    pad.scroll_into_view_if_needed()
     pad.screenshot(path=shots / "07_drawing_pad.png")
+    page.set_viewport_size(size)
 
     draw(through((252, 60), (252, 220)))  # a second mark, like a 1, beside the 4
     wait_for_text(prediction, "separate marks side by side", "a second mark beside the digit")
