@@ -42,8 +42,9 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
 
 
 def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits(monkeypatch):
-    """Notebook 08: in each of the search's three rounds "two of the closest were trained with two more seeds", and
-    of those six "the one with the smallest total shortfall over its three seeds was kept. None met every target"."""
+    """Notebook 08: in each of the search's three rounds "two promising candidates, among the closest on seed 42, were
+    trained with two more seeds", and of those six "the one with the smallest total shortfall over its three seeds was
+    kept. None met every target"."""
     import importlib.util
     from pathlib import Path
 
