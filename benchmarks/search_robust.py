@@ -30,12 +30,13 @@ TRAIN_DIGITS = 50_000
 
 
 def candidates() -> dict[str, tuple]:
-    """Each candidate: what it is, its recipe's builder and the builder's arguments (with ``clean_epochs``, the
-    recipe's last epochs on unchanged digits, and ``ema_momentum``, its moving average of the weights), and its
-    epochs. All share the best recipe's convolutions, optimiser, schedule and label smoothing; they differ in what
-    training shows them, the ``gn`` ones in their normalisation (group normalisation of 1 or 8 groups in place of
-    batch normalisation), the ``d`` ones in their dropout (0.1 or none, not 0.25) and the ``a`` ones in keeping a
-    moving average of the weights."""
+    """Each candidate: what it is, its recipe's builder and the builder's arguments (with the recipe's
+    ``clean_epochs``, its last epochs on unchanged digits, ``ema_momentum``, its moving average of the weights, and
+    ``label_smoothing``), and its epochs. All share the best recipe's convolutions, optimiser and schedule, and all
+    but one its label smoothing; they differ in what training shows them, the ``gn`` ones in their normalisation
+    (group normalisation of 1 or 8 groups in place of batch normalisation), the ``d`` ones in their dropout (0.1 or
+    none, not 0.25), the ``a`` ones in keeping a moving average of the weights and the ``ls0`` one in its targets
+    (one-hot, not smoothed)."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
     return {
         "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
@@ -116,6 +117,15 @@ def candidates() -> dict[str, tuple]:
                                            "sturdy_cnn", {**best, "shift": 0.19, "rotation": 0.06, "groups": 8,
                                                           "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
                                            12),
+        "gn8-s18-r05-p03-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 with each photo change at probability 0.3",
+                                           "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8,
+                                                          "p": 0.3, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
+                                           12),
+        "gn8-s18-r05-p02-n05-c2-d00-ls0-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 trained towards one-hot targets (no label "
+                                               "smoothing)", "sturdy_cnn",
+                                               {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
+                                                "noise": 0.5, "clean_epochs": 2, "dropout": 0.0,
+                                                "label_smoothing": 0.0}, 12),
         "gn8-s18-r05-p02-n05-c2-a999-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe), its weights a moving "
                                             "average of the steps' (momentum 0.999)", "sturdy_cnn",
                                             {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
@@ -136,7 +146,7 @@ def recipe_of(name: str):
     from mnistlab.recipes import RECIPES
 
     what, builder, build_args, _ = candidates()[name]
-    training = {k: build_args[k] for k in ("clean_epochs", "ema_momentum") if k in build_args}
+    training = {k: build_args[k] for k in ("clean_epochs", "ema_momentum", "label_smoothing") if k in build_args}
     build_args = {k: v for k, v in build_args.items() if k not in training}
     return dataclasses.replace(RECIPES["best"], description=what, build=builder, **training,
                                build_args={**build_args, "name": f"search_{name.replace('-', '_')}"})
