@@ -8,11 +8,13 @@ digits printed in matplotlib's fonts; and its expected calibration error after a
 first half of the validation digits, measured on the second half. The test digits are not read here: the
 recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is appended to
 ``benchmarks/robust_search.csv`` with the date and the machine (its CPU and matrix-multiply peak), and the
-whole table is printed with each candidate's mean over its seeds.
+whole table is printed with each candidate's mean over its seeds. The runs of a fourth round, begun from the
+robust recipe and not yet decided, are kept apart in ``benchmarks/robust_search_round4.csv`` (``--out``).
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44]
        python benchmarks/search_robust.py --list
        python benchmarks/search_robust.py            (the table so far)
+       python benchmarks/search_robust.py --out benchmarks/robust_search_round4.csv   (the fourth round's)
 """
 
 from __future__ import annotations
