@@ -40,6 +40,9 @@ def candidates() -> dict[str, tuple]:
     none, not 0.25), the ``a`` ones in keeping a moving average of the weights and the ``ls0`` one in its targets
     (one-hot, not smoothed)."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
+    # the second round's choice, and the third's (no dropout): the rounds after each start from them
+    second = {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2, "noise": 0.5, "clean_epochs": 2}
+    third = {**second, "dropout": 0.0}
     return {
         "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
                  {**best, "shift": 0.13, "rotation": 0.0}, 10),
@@ -103,39 +106,25 @@ def candidates() -> dict[str, tuple]:
         "gn8-s18-r05-p02-n05-c3-e12": ("gn8-s18-r05-p02-n05-c2-e12, its last 3 epochs on unchanged digits",
                                        "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
                                                       "noise": 0.5, "clean_epochs": 3}, 12),
-        "gn8-s18-r05-p02-n05-c2-d10-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe) with dropout 0.1 (not 0.25)",
-                                           "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8,
-                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.1},
-                                           12),
-        "gn8-s18-r05-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe) without dropout",
-                                           "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8,
-                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
-                                           12),
+        "gn8-s18-r05-p02-n05-c2-d10-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the second round's choice) with dropout 0.1 "
+                                           "(not 0.25)", "sturdy_cnn", {**second, "dropout": 0.1}, 12),
+        "gn8-s18-r05-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the second round's choice) without dropout",
+                                           "sturdy_cnn", {**second, "dropout": 0.0}, 12),
         "gn8-s20-r07-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 shifted up to 0.2 and turned up to 0.07",
-                                           "sturdy_cnn", {**best, "shift": 0.2, "rotation": 0.07, "groups": 8,
-                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
-                                           12),
+                                           "sturdy_cnn", {**third, "shift": 0.2, "rotation": 0.07}, 12),
         "gn8-s19-r06-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 shifted up to 0.19 and turned up to 0.06",
-                                           "sturdy_cnn", {**best, "shift": 0.19, "rotation": 0.06, "groups": 8,
-                                                          "p": 0.2, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
-                                           12),
+                                           "sturdy_cnn", {**third, "shift": 0.19, "rotation": 0.06}, 12),
         "gn8-s18-r05-p03-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 with each photo change at probability 0.3",
-                                           "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8,
-                                                          "p": 0.3, "noise": 0.5, "clean_epochs": 2, "dropout": 0.0},
-                                           12),
-        "gn8-s18-r05-p02-n05-c2-d00-ls0-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 trained towards one-hot targets (no label "
-                                               "smoothing)", "sturdy_cnn",
-                                               {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
-                                                "noise": 0.5, "clean_epochs": 2, "dropout": 0.0,
-                                                "label_smoothing": 0.0}, 12),
-        "gn8-s18-r05-p02-n05-c2-a999-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe), its weights a moving "
-                                            "average of the steps' (momentum 0.999)", "sturdy_cnn",
-                                            {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
-                                             "noise": 0.5, "clean_epochs": 2, "ema_momentum": 0.999}, 12),
-        "gn8-s18-r05-p02-n05-c2-a998-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the robust recipe), its weights a moving "
-                                            "average of the steps' (momentum 0.998)", "sturdy_cnn",
-                                            {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
-                                             "noise": 0.5, "clean_epochs": 2, "ema_momentum": 0.998}, 12),
+                                           "sturdy_cnn", {**third, "p": 0.3}, 12),
+        "gn8-s18-r05-p02-n05-c2-d00-ls0-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 trained towards one-hot targets (no "
+                                               "label smoothing)", "sturdy_cnn", {**third, "label_smoothing": 0.0},
+                                               12),
+        "gn8-s18-r05-p02-n05-c2-a999-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the second round's choice), its weights a "
+                                            "moving average of the steps' (momentum 0.999)", "sturdy_cnn",
+                                            {**second, "ema_momentum": 0.999}, 12),
+        "gn8-s18-r05-p02-n05-c2-a998-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the second round's choice), its weights a "
+                                            "moving average of the steps' (momentum 0.998)", "sturdy_cnn",
+                                            {**second, "ema_momentum": 0.998}, 12),
         "gn8-s20-r07-tn-p03-n05-e12": ("gn8-s20-r07-e12 with digits thickened and noised (up to 0.5), each with "
                                        "probability 0.3; neither blurred nor dimmed", "sturdy_cnn",
                                        {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.3, "noise": 0.5,
