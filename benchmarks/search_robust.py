@@ -40,7 +40,7 @@ def candidates() -> dict[str, tuple]:
     none, not 0.25), the ``a`` ones in keeping a moving average of the weights and the ``ls0`` one in its targets
     (one-hot, not smoothed)."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
-    # the second round's choice, and the third's (no dropout): the rounds after each start from them
+    # the second round's choice (its later candidates are its neighbours), and the third's (no dropout)
     second = {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2, "noise": 0.5, "clean_epochs": 2}
     third = {**second, "dropout": 0.0}
     return {
@@ -86,8 +86,7 @@ def candidates() -> dict[str, tuple]:
                                {**best, "shift": 0.13, "rotation": 0.0, "groups": 8, "p": 0.3, "noise": 0.5,
                                 "blur": 0.0, "dim": 1.0}, 12),
         "gn8-s20-r07-p02-n05-c2-e12": ("gn8-s20-r07-p02-n05-e12, its last 2 epochs on unchanged digits", "sturdy_cnn",
-                                       {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.2, "noise": 0.5,
-                                        "clean_epochs": 2}, 12),
+                                       {**second, "shift": 0.2, "rotation": 0.07}, 12),
         "gn8-s15-r03-tn-p02-n05-e12": ("gn8-best shifted up to 0.15 (4.2 pixels), turned up to 0.03 (11 degrees), "
                                        "thickened and noised (up to 0.5) with probability 0.2; 12 epochs", "sturdy_cnn",
                                        {**best, "shift": 0.15, "rotation": 0.03, "groups": 8, "p": 0.2, "noise": 0.5,
@@ -96,16 +95,11 @@ def candidates() -> dict[str, tuple]:
                                           "sturdy_cnn", {**best, "shift": 0.15, "rotation": 0.03, "groups": 8, "p": 0.2,
                                                          "noise": 0.5, "blur": 0.0, "dim": 1.0, "clean_epochs": 2}, 12),
         "gn8-s18-r05-p02-n05-c2-e12": ("gn8-s20-r07-p02-n05-c2-e12 shifted up to 0.18 (5 pixels) and turned up to 0.05 "
-                                       "(18 degrees)", "sturdy_cnn",
-                                       {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2, "noise": 0.5,
-                                        "clean_epochs": 2}, 12),
+                                       "(18 degrees)", "sturdy_cnn", second, 12),
         "gn8-s18-r05-tn-p02-n05-c2-e12": ("gn8-s18-r05-p02-n05-c2-e12 thickened and noised only: neither blurred nor "
-                                          "dimmed", "sturdy_cnn",
-                                          {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
-                                           "noise": 0.5, "blur": 0.0, "dim": 1.0, "clean_epochs": 2}, 12),
+                                          "dimmed", "sturdy_cnn", {**second, "blur": 0.0, "dim": 1.0}, 12),
         "gn8-s18-r05-p02-n05-c3-e12": ("gn8-s18-r05-p02-n05-c2-e12, its last 3 epochs on unchanged digits",
-                                       "sturdy_cnn", {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2,
-                                                      "noise": 0.5, "clean_epochs": 3}, 12),
+                                       "sturdy_cnn", {**second, "clean_epochs": 3}, 12),
         "gn8-s18-r05-p02-n05-c2-d10-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the second round's choice) with dropout 0.1 "
                                            "(not 0.25)", "sturdy_cnn", {**second, "dropout": 0.1}, 12),
         "gn8-s18-r05-p02-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the second round's choice) without dropout",
@@ -134,10 +128,11 @@ def candidates() -> dict[str, tuple]:
 
 def recipe_of(name: str):
     """A candidate's recipe: the best's, with the candidate's builder and arguments."""
-    from mnistlab.recipes import RECIPES
+    from mnistlab.recipes import RECIPES, Recipe
 
     what, builder, build_args, _ = candidates()[name]
-    training = {k: build_args[k] for k in ("clean_epochs", "ema_momentum", "label_smoothing") if k in build_args}
+    settings = {field.name for field in dataclasses.fields(Recipe)}  # a recipe's own: clean_epochs, ema_momentum...
+    training = {k: v for k, v in build_args.items() if k in settings}
     build_args = {k: v for k, v in build_args.items() if k not in training}
     return dataclasses.replace(RECIPES["best"], description=what, build=builder, **training,
                                build_args={**build_args, "name": f"search_{name.replace('-', '_')}"})

@@ -155,4 +155,3 @@ def sturdy_cnn(*, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: fl
     layers = [_keras.Input(shape=base.input_shape[1:], name="digit"),
               DigitAugmentation(blur, noise, dim, p, name="photo_changes"), *base.layers]
     return _keras.Sequential(layers, name=name)
-
