@@ -8,13 +8,11 @@ digits printed in matplotlib's fonts; and its expected calibration error after a
 first half of the validation digits, measured on the second half. The test digits are not read here: the
 recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is appended to
 ``benchmarks/robust_search.csv`` with the date and the machine (its CPU and matrix-multiply peak), and the
-whole table is printed with each candidate's mean over its seeds. The runs of a fourth round, begun from the
-robust recipe and not yet decided, are kept apart in ``benchmarks/robust_search_round4.csv`` (``--out``).
+whole table is printed with each candidate's mean over its seeds (``--out`` writes and reads another table).
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44]
        python benchmarks/search_robust.py --list
        python benchmarks/search_robust.py            (the table so far)
-       python benchmarks/search_robust.py --out benchmarks/robust_search_round4.csv   (the fourth round's)
 """
 
 from __future__ import annotations
@@ -35,14 +33,16 @@ def candidates() -> dict[str, tuple]:
     """Each candidate: what it is, its recipe's builder and the builder's arguments (with the recipe's
     ``clean_epochs``, its last epochs on unchanged digits, ``ema_momentum``, its moving average of the weights, and
     ``label_smoothing``), and its epochs. All share the best recipe's convolutions, optimiser and schedule, and all
-    but one its label smoothing; they differ in what training shows them, the ``gn`` ones in their normalisation
-    (group normalisation of 1 or 8 groups in place of batch normalisation), the ``d`` ones in their dropout (0.1 or
-    none, not 0.25), the ``a`` ones in keeping a moving average of the weights and the ``ls0`` one in its targets
-    (one-hot, not smoothed)."""
+    but the ``ls0`` ones its label smoothing; they differ in what training shows them, the ``gn`` ones in their
+    normalisation (group normalisation of 1 or 8 groups in place of batch normalisation), the ``d`` ones in their
+    dropout (0.1 or none, not 0.25), the ``a`` ones in keeping a moving average of the weights and the ``ls0`` ones in
+    their targets (one-hot, not smoothed)."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
-    # the second round's choice (its later candidates are its neighbours), and the third's (no dropout)
+    # the second round's choice (its later candidates are its neighbours), the third's (no dropout), and the start
+    # of the fourth (the third's choice on one-hot targets)
     second = {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2, "noise": 0.5, "clean_epochs": 2}
     third = {**second, "dropout": 0.0}
+    fourth = {**third, "label_smoothing": 0.0}
     return {
         "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
                  {**best, "shift": 0.13, "rotation": 0.0}, 10),
@@ -111,8 +111,11 @@ def candidates() -> dict[str, tuple]:
         "gn8-s18-r05-p03-n05-c2-d00-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 with each photo change at probability 0.3",
                                            "sturdy_cnn", {**third, "p": 0.3}, 12),
         "gn8-s18-r05-p02-n05-c2-d00-ls0-e12": ("gn8-s18-r05-p02-n05-c2-d00-e12 trained towards one-hot targets (no "
-                                               "label smoothing)", "sturdy_cnn", {**third, "label_smoothing": 0.0},
-                                               12),
+                                               "label smoothing)", "sturdy_cnn", fourth, 12),
+        "gn8-s20-r07-p02-n05-c2-d00-ls0-e12": ("gn8-s18-r05-p02-n05-c2-d00-ls0-e12 shifted up to 0.2 and turned up to "
+                                               "0.07", "sturdy_cnn", {**fourth, "shift": 0.2, "rotation": 0.07}, 12),
+        "gn8-s19-r06-p02-n05-c2-d00-ls0-e12": ("gn8-s18-r05-p02-n05-c2-d00-ls0-e12 shifted up to 0.19 and turned up to "
+                                               "0.06", "sturdy_cnn", {**fourth, "shift": 0.19, "rotation": 0.06}, 12),
         "gn8-s18-r05-p02-n05-c2-a999-e12": ("gn8-s18-r05-p02-n05-c2-e12 (the second round's choice), its weights a "
                                             "moving average of the steps' (momentum 0.999)", "sturdy_cnn",
                                             {**second, "ema_momentum": 0.999}, 12),

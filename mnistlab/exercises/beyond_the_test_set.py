@@ -140,7 +140,7 @@ EXERCISES = [
     choice(
         "08.2", "what changed training digits buy",
         "The robust CNN has the best CNN's convolutions, each digit normalised by itself (group normalisation); "
-        "its training digits were also shifted further (by up to 5 pixels, against 3.6), turned (by up to 18 "
+        "its training digits were also shifted further (by up to 5.3 pixels, against 3.6), turned (by up to 22 "
         "degrees), and thickened, blurred, dimmed and noised at random. Predict, before the curves below: next to "
         "the best CNN's, what will its curves show?",
         {"a": "it holds further under every change, smaller and larger digits included: varied training digits "
