@@ -28,11 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (42, 43, 44)
 ITERATED_EPSILON = 0.1  # the bound of attacks.iterated's change, as notebook 08 uses it
 
-#: (what, score, at least); scores in percent. The ECE's ("ece_t") and the training arithmetic's ("tflop") are at most.
+#: (what, score, at least); scores in percent. The ECE's ("ece_t", ECE_TARGET) and the training arithmetic's ("tflop")
+#: are at most.
 TARGETS = (("unchanged, mean of the seeds", "unchanged", 99.6), ("shift 4 right", "shift 4 right", 98.5),
            ("shift 4 diagonal", "shift 4 diagonal", 98.5), ("rotate 20", "rotate 20", 98.5),
            ("blur 1.5", "blur 1.5", 97.0), ("noise 0.3", "noise 0.3", 97.0), ("thicker 2", "thicker 2", 98.0),
            ("printed digits", "printed", 99.5))
+ECE_TARGET = 0.5  # at most, in percent: the expected calibration error after temperature scaling
 
 
 def scored(trained, x_train, y_train, x_test, y_test, printed, printed_labels, peak: float) -> dict:
@@ -125,7 +127,8 @@ def main() -> int:
                   f"{s[key]:.2f}% >= {needed}%", s[key] >= needed) for what, key, needed in TARGETS]
         if lowest_clean is not None:
             found.insert(1, (name, "unchanged, lowest seed", f"{lowest_clean:.2f}% >= 99.5%", lowest_clean >= 99.5))
-        found += [(name, "ECE after temperature scaling", f"{s['ece_t']:.2f}% <= 0.5%", s["ece_t"] <= 0.5),
+        found += [(name, "ECE after temperature scaling", f"{s['ece_t']:.2f}% <= {ECE_TARGET}%",
+                   s["ece_t"] <= ECE_TARGET),
                   (name, "training arithmetic", f"{s['tflop']:.2f} TFLOP <= 14", s["tflop"] <= 14)]
         return found
 

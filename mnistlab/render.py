@@ -11,6 +11,11 @@ import numpy as np
 __all__ = ["tile_maps", "to_png", "to_rgb"]
 
 
+#: The colour of no value (NaN), such as the gaps between tiled maps: a mid grey, which the red-white-blue map of
+#: signed maps never draws (its middle, 0, is white).
+_GAP = np.array([160, 160, 160], dtype=np.uint8)
+
+
 @functools.lru_cache(maxsize=8)
 def _lut(cmap: str) -> np.ndarray:
     """A (256, 3) uint8 lookup table for a matplotlib colour map."""
@@ -24,21 +29,25 @@ def to_rgb(array: np.ndarray, *, vmin: float | None = None, vmax: float | None =
     """An (H, W) array as (H, W, 3) uint8 colours.
 
     Values are scaled from [vmin, vmax] (default: the array's range; for arrays with negative values
-    a range symmetric about 0, drawn in a diverging map so that 0 is white). ``highlight`` is a
-    boolean (H, W) mask drawn tinted blue, as padding is in the explorers; ``mark`` one drawn tinted
-    orange, as a clicked output pixel's window is.
+    a range symmetric about 0, drawn in a diverging map so that 0 is white). NaN is no value at all (the
+    gaps between :func:`tile_maps`' maps) and is drawn grey. ``highlight`` is a boolean (H, W) mask drawn
+    tinted blue, as padding is in the explorers; ``mark`` one drawn tinted orange, as a clicked output
+    pixel's window is.
     """
     a = np.asarray(array, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"array: expected shape (H, W), got {a.shape}")
-    signed = vmin is None and a.size and a.min() < 0
+    gaps = np.isnan(a)
+    values = a[~gaps]
+    signed = vmin is None and values.size and values.min() < 0
     if signed:
-        bound = float(np.abs(a).max()) or 1.0
+        bound = float(np.abs(values).max()) or 1.0
         vmin, vmax = -bound, bound
-    lo = float(a.min()) if vmin is None else vmin
-    hi = float(a.max()) if vmax is None else vmax
-    scaled = np.zeros_like(a) if hi <= lo else np.clip((a - lo) / (hi - lo), 0, 1)
+    lo = (float(values.min()) if values.size else 0.0) if vmin is None else vmin
+    hi = (float(values.max()) if values.size else 0.0) if vmax is None else vmax
+    scaled = np.zeros_like(a) if hi <= lo else np.clip((np.where(gaps, lo, a) - lo) / (hi - lo), 0, 1)
     rgb = _lut(cmap or ("RdBu_r" if signed else "gray"))[(scaled * 255).round().astype(np.uint8)]
+    rgb[gaps] = _GAP
     if highlight is not None:
         rgb[highlight] = (rgb[highlight] * 0.5 + np.array([40, 80, 160]) * 0.5).astype(np.uint8)
     if mark is not None:
@@ -60,11 +69,11 @@ def to_png(array: np.ndarray, *, size: int = 168, **colour) -> bytes:
 
 def tile_maps(maps: np.ndarray, cols: int = 8) -> np.ndarray:
     """(H, W, K) feature maps as one (rows*(H+1)-1, cols*(W+1)-1) array, the maps in reading order,
-    separated by one line of the maps' minimum."""
+    separated by one line of NaN (no value, which :func:`to_rgb` draws grey)."""
     h, w, k = maps.shape
     cols = min(cols, k)
     rows = -(-k // cols)
-    tiled = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), maps.min(), dtype=np.float64)
+    tiled = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
     for i in range(k):
         r, c = divmod(i, cols)
         tiled[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = maps[:, :, i]

@@ -40,7 +40,10 @@ def test_tile_maps_lays_maps_out_in_reading_order():
     np.testing.assert_array_equal(tiled[0:2, 0:3], maps[:, :, 0])
     np.testing.assert_array_equal(tiled[0:2, 8:11], maps[:, :, 2])
     np.testing.assert_array_equal(tiled[3:5, 4:7], maps[:, :, 4])
-    assert tiled[2, 0] == maps.min()
+    assert np.isnan(tiled[2, 0]) and np.isnan(tiled[:, 3]).all()  # the gaps hold no value
+    rgb = render.to_rgb(tiled - 10)  # signed (-10 to 19): the gaps are grey, the values scaled as without them
+    assert (rgb[np.isnan(tiled)] == 160).all()
+    np.testing.assert_array_equal(rgb[0:2, 4:7], render.to_rgb(maps[:, :, 1] - 10, vmin=-19, vmax=19, cmap="RdBu_r"))
 
 
 def test_a_stroke_is_read_by_the_model_as_keras_reads_the_prepared_digit(model):
