@@ -97,7 +97,7 @@ def test_calibration_is_as_notebook_08_says(tmp_path, monkeypatch):
     test_p = predict(x_test)
     scaled_p = calibration.with_temperature(test_p, temperature)
     assert round(temperature, 1) == 1.0  # "its temperature is about 1"
-    assert calibration.expected_calibration_error(test_p, y_test) < 0.005  # "within about a fifth of a percent"
+    assert calibration.expected_calibration_error(test_p, y_test) < 0.002  # "within about an eighth of a percent"
     assert calibration.expected_calibration_error(scaled_p, y_test) < 0.005  # the course's target: at most 0.5%
     assert (scaled_p.argmax(1) == test_p.argmax(1)).all()  # no prediction changes
     best_p = inference.predictor(shipped["best"].model)(x_test)
