@@ -46,12 +46,10 @@ def candidates() -> dict[str, tuple]:
     return {
         "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
                  {**best, "shift": 0.13, "rotation": 0.0}, 10),
-        "robust": ("the robust recipe's shifts and turns (0.2, 0.07), 10 epochs", "course_cnn",
-                   {**best, "shift": 0.2, "rotation": 0.07}, 10),
         "photo-s16-r05": ("shifts up to 0.16, turns up to 0.05 (18 degrees); thickened, blurred, dimmed and noised "
                           "digits (each with probability 0.5)", "sturdy_cnn",
                           {**best, "shift": 0.16, "rotation": 0.05}, 10),
-        "photo-s20-r07": ("the robust recipe's shifts and turns (0.2, 0.07); thickened, blurred, dimmed and noised "
+        "photo-s20-r07": ("shifts up to 0.2, turns up to 0.07 (25 degrees); thickened, blurred, dimmed and noised "
                           "digits (each with probability 0.5)", "sturdy_cnn",
                           {**best, "shift": 0.2, "rotation": 0.07}, 10),
         "photo-s16-r05-p03": ("shifts up to 0.16, turns up to 0.05; thickened, blurred, dimmed and noised digits "
@@ -77,7 +75,7 @@ def candidates() -> dict[str, tuple]:
                      "course_cnn", {**best, "shift": 0.13, "rotation": 0.0, "groups": 1}, 10),
         "gn8-best": ("the best recipe with group normalisation (eight groups) in place of batch normalisation",
                      "course_cnn", {**best, "shift": 0.13, "rotation": 0.0, "groups": 8}, 10),
-        "gn8-s20-r07-e12": ("gn8-best with the robust recipe's shifts and turns (0.2, 0.07), 12 epochs", "course_cnn",
+        "gn8-s20-r07-e12": ("gn8-best shifted up to 0.2 and turned up to 0.07 (25 degrees), 12 epochs", "course_cnn",
                             {**best, "shift": 0.2, "rotation": 0.07, "groups": 8}, 12),
         "gn8-s20-r07-p02-n05-e12": ("photo-s20-r07-p02-n05-e12 with group normalisation (eight groups)", "sturdy_cnn",
                                     {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.2, "noise": 0.5}, 12),
