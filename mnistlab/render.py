@@ -38,13 +38,13 @@ def to_rgb(array: np.ndarray, *, vmin: float | None = None, vmax: float | None =
     if a.ndim != 2:
         raise ValueError(f"array: expected shape (H, W), got {a.shape}")
     gaps = np.isnan(a)
-    values = a[~gaps]
-    signed = vmin is None and values.size and values.min() < 0
+    values = a[~gaps] if gaps.sum() < a.size else np.zeros(1)  # the range of what has a value (0 if nothing has)
+    signed = vmin is None and values.min() < 0
     if signed:
         bound = float(np.abs(values).max()) or 1.0
         vmin, vmax = -bound, bound
-    lo = (float(values.min()) if values.size else 0.0) if vmin is None else vmin
-    hi = (float(values.max()) if values.size else 0.0) if vmax is None else vmax
+    lo = float(values.min()) if vmin is None else vmin
+    hi = float(values.max()) if vmax is None else vmax
     scaled = np.zeros_like(a) if hi <= lo else np.clip((np.where(gaps, lo, a) - lo) / (hi - lo), 0, 1)
     rgb = _lut(cmap or ("RdBu_r" if signed else "gray"))[(scaled * 255).round().astype(np.uint8)]
     rgb[gaps] = _GAP
