@@ -20,28 +20,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import time
 from pathlib import Path
 
-from timing import median_seconds
+from timing import matmul_peak_gflops, median_seconds
 
 SEEDS = (42, 43, 44)
 #: The changes of robustness.HEADLINE this script's targets name (blur, noise and thickness: bench_robustness.py).
 MOVED = ("shift 4 right", "shift 4 diagonal", "rotate 20")
 TRIED_CSV = Path(__file__).resolve().parents[1] / "mnistlab" / "measured" / "recipes_tried.csv"
-
-
-def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """The best float32 GFLOP/s of an n x n matrix product through NumPy's BLAS on all cores."""
-    import numpy as np
-
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
 
 
 def throughput(config, steps: int = 48, repeats: int = 3) -> float:

@@ -78,7 +78,7 @@ def main() -> int:
     from mnistlab.runtime import configure
 
     configure(seed=42, tensorflow=True, plots=False)
-    from bench_cnn import matmul_peak_gflops
+    from timing import matmul_peak_gflops
 
     from mnistlab import fonts, robustness, training
     from mnistlab.data import load_mnist

@@ -188,7 +188,8 @@ def main() -> int:
         parser.error(f"unknown candidate(s) {', '.join(unknown)}; expected some of: {', '.join(known)}")
 
     import pandas as pd
-    from bench_cnn import markdown, matmul_peak_gflops
+    from bench_cnn import markdown
+    from timing import matmul_peak_gflops
 
     import mnistlab
 

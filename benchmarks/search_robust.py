@@ -43,6 +43,7 @@ def candidates() -> dict[str, tuple]:
     second = {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2, "noise": 0.5, "clean_epochs": 2}
     third = {**second, "dropout": 0.0}
     fourth = {**third, "label_smoothing": 0.0}
+    fifth = {**fourth, "shift": 0.19, "rotation": 0.06}
     return {
         "best": ("the best recipe as it is: shifts up to 0.13, no turns", "course_cnn",
                  {**best, "shift": 0.13, "rotation": 0.0}, 10),
@@ -124,6 +125,16 @@ def candidates() -> dict[str, tuple]:
                                        "probability 0.3; neither blurred nor dimmed", "sturdy_cnn",
                                        {**best, "shift": 0.2, "rotation": 0.07, "groups": 8, "p": 0.3, "noise": 0.5,
                                         "blur": 0.0, "dim": 1.0}, 12),
+        # the fifth round: more capacity in the last convolution, paid for with fewer epochs, or more steps
+        "gn8-s19-r06-p02-n05-c2-d00-ls0-w384-e10": ("gn8-s19-r06-p02-n05-c2-d00-ls0-e12 with a last convolution of 384 "
+                                                    "filters (not 256), 10 epochs", "sturdy_cnn",
+                                                    {**fifth, "widths": (32, 64, 384)}, 10),
+        "gn8-s19-r06-p02-n05-c2-d00-ls0-w512-e9": ("gn8-s19-r06-p02-n05-c2-d00-ls0-e12 with a last convolution of 512 "
+                                                   "filters (not 256), 9 epochs", "sturdy_cnn",
+                                                   {**fifth, "widths": (32, 64, 512)}, 9),
+        "gn8-s19-r06-p02-n05-c2-d00-ls0-b64-e12": ("gn8-s19-r06-p02-n05-c2-d00-ls0-e12 in batches of 64 digits (not "
+                                                   "128): twice the steps, the same arithmetic", "sturdy_cnn",
+                                                   {**fifth, "batch_size": 64}, 12),
     }
 
 
@@ -134,7 +145,7 @@ def recipe_of(name: str):
     what, builder, build_args, _ = candidates()[name]
     settings = {field.name for field in dataclasses.fields(Recipe)}  # a recipe's own: clean_epochs, ema_momentum...
     training = {k: v for k, v in build_args.items() if k in settings}
-    build_args = {k: v for k, v in build_args.items() if k not in training}
+    build_args = {k: v for k, v in build_args.items() if k not in training and k != "batch_size"}
     return dataclasses.replace(RECIPES["best"], description=what, build=builder, **training,
                                build_args={**build_args, "name": f"search_{name.replace('-', '_')}"})
 
@@ -165,7 +176,9 @@ def train_one(name: str, seed: int, machine: str) -> dict:
     from mnistlab.recipes import DEFAULTS
 
     with registered(f"search-{name}", recipe_of(name)):
-        config = dataclasses.replace(DEFAULTS["best"], model=f"search-{name}", epochs=candidates()[name][3], seed=seed,
+        _, _, build_args, epochs = candidates()[name]
+        config = dataclasses.replace(DEFAULTS["best"], model=f"search-{name}", epochs=epochs, seed=seed,
+                                     batch_size=build_args.get("batch_size", DEFAULTS["best"].batch_size),
                                      train_size=TRAIN_DIGITS)
         (x, y), _, _ = training.training_data(config)
         with training.seeded(seed):
@@ -199,8 +212,9 @@ def main() -> int:
         parser.error(f"unknown candidate(s) {', '.join(unknown)}; expected some of: {', '.join(known)}")
 
     import pandas as pd
-    from bench_cnn import markdown, matmul_peak_gflops
+    from bench_cnn import markdown
     from search_recipes import machine_label
+    from timing import matmul_peak_gflops
 
     import mnistlab
 

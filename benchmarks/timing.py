@@ -1,4 +1,4 @@
-"""The one timing helper the benchmark scripts share (they run as scripts: this folder is on sys.path)."""
+"""The timing helpers the benchmark scripts share (they run as scripts: this folder is on sys.path)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,20 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+#: The float32 matrix-multiply peak (GFLOP/s) of the 2-core machine the targets in seconds are set for.
+REFERENCE_PEAK_GFLOPS = 250
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """The best float32 GFLOP/s of an n x n matrix product through NumPy's BLAS on all cores."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
