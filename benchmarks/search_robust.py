@@ -32,14 +32,16 @@ TRAIN_DIGITS = 50_000
 def candidates() -> dict[str, tuple]:
     """Each candidate: what it is, its recipe's builder and the builder's arguments (with the recipe's
     ``clean_epochs``, its last epochs on unchanged digits, ``ema_momentum``, its moving average of the weights, and
-    ``label_smoothing``), and its epochs. All share the best recipe's convolutions, optimiser and schedule, and all
-    but the ``ls0`` ones its label smoothing; they differ in what training shows them, the ``gn`` ones in their
-    normalisation (group normalisation of 1 or 8 groups in place of batch normalisation), the ``d`` ones in their
-    dropout (0.1 or none, not 0.25), the ``a`` ones in keeping a moving average of the weights and the ``ls0`` ones in
-    their targets (one-hot, not smoothed)."""
+    ``label_smoothing``, and the config's ``batch_size``, 128 unless given), and its epochs. All share the best
+    recipe's optimiser and schedule, all but the ``w`` ones its convolutions, all but the ``b64`` one its batches of
+    128 and all but the ``ls0`` ones its label smoothing; they differ in what training shows them, the ``gn`` ones in
+    their normalisation (group normalisation of 1 or 8 groups in place of batch normalisation), the ``d`` ones in
+    their dropout (0.1 or none, not 0.25), the ``a`` ones in keeping a moving average of the weights, the ``ls0`` ones
+    in their targets (one-hot, not smoothed), the ``w`` ones in the width of their last convolution (384 or 512
+    filters, not 256) and the ``b64`` one in its batches (64 digits)."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
-    # the second round's choice (its later candidates are its neighbours), the third's (no dropout), and the start
-    # of the fourth (the third's choice on one-hot targets)
+    # the second round's choice (its later candidates are its neighbours), the third's (no dropout), the start of
+    # the fourth (the third's choice on one-hot targets) and the fourth's choice, where the fifth starts
     second = {**best, "shift": 0.18, "rotation": 0.05, "groups": 8, "p": 0.2, "noise": 0.5, "clean_epochs": 2}
     third = {**second, "dropout": 0.0}
     fourth = {**third, "label_smoothing": 0.0}

@@ -42,9 +42,12 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
 
 
 def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits(monkeypatch):
-    """Notebook 08: in each of the search's four rounds "two promising candidates, among the closest on seed 42, were
-    trained with two more seeds", and of those eight "the one with the smallest total shortfall over its three seeds
-    was kept. None met every target"."""
+    """Notebook 08: in each of the search's first four rounds "two promising candidates, among the closest on seed 42,
+    were trained with two more seeds", and of those eight "the one with the smallest total shortfall over its three
+    seeds was kept"; in the fifth, batches of 64 got three seeds and missed only the printed digits' target, by 0.08
+    points, against the fourth round's choice's 0.03; both got two more, and over five the fourth round's choice met
+    every one of these targets, batches of 64 missed the printed digits' by 0.04: the fourth round's choice stays.
+    "Neither read 99.6% of the unchanged validation digits (99.47% and 99.46%), so no candidate met every target"."""
     import importlib.util
     from pathlib import Path
 
@@ -54,11 +57,24 @@ def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits(monkeypat
     spec = importlib.util.spec_from_file_location("search_robust", path)
     search = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(search)
-    ranked = search.ranking(search.means(pd.read_csv(search.RESULTS)))
-    assert (ranked["targets missed"] > 0).all()
-    seeded = ranked[ranked["seeds"] == 3]
-    assert len(seeded) == 8
-    kept = seeded.iloc[0]["candidate"]
+    table = pd.read_csv(search.RESULTS)
+    ranked = search.ranking(search.means(table))
+    assert (ranked.loc[ranked["targets missed"] == 0, "validation %"] < 99.6).all()
+    seeded = ranked[ranked["seeds"] >= 3].set_index("candidate")
+    assert len(seeded) == 9 and (seeded["seeds"] == 5).sum() == 2
+    kept, batches_64 = seeded.index[0], seeded.index[1]
+    assert seeded.loc[kept, "seeds"] == 5 and seeded.loc[kept, "targets missed"] == 0
+    assert batches_64.endswith("-b64-e12") and seeded.loc[batches_64, "missed"] == "printed by 0.04"
+    assert list(seeded.loc[[kept, batches_64], "validation %"]) == [99.47, 99.46]
+    first_three = search.ranking(search.means(table[table["seed"] <= 44]))
+    assert first_three.set_index("candidate").loc[[kept, batches_64], "missed"].tolist() == [
+        "printed by 0.03", "printed by 0.08"]
+    printed = table[table["candidate"].isin([kept, batches_64])]["printed %"]
+    assert (printed.min(), printed.max()) == (98.73, 99.92)
+    # "over five seeds, the same recipe had met the first three of these: 98.55% shifted diagonally, 98.21% with
+    # thicker strokes and 99.57% of the printed digits"
+    five = search.means(table).loc[kept]
+    assert (five["shift 4 diagonal %"], five["thicker 2 %"], five["printed %"]) == (98.55, 98.21, 99.57)
     chosen, robust = search.recipe_of(kept), RECIPES["robust"]
     without_names = {"description": "", "build_args": {}}
     assert dataclasses.replace(chosen, **without_names) == dataclasses.replace(robust, **without_names)
