@@ -40,7 +40,8 @@ from typing import TypeVar
 import numpy as np
 
 __all__ = ["SCHEMA", "Entry", "Unusable", "arrays_digest", "cache_dir", "digest", "fetch", "functions_digest", "load",
-           "load_or_compute", "locked", "module_source", "read_record", "save", "versions", "warn", "write_record"]
+           "load_or_compute", "locked", "module_source", "read_record", "save", "shown", "versions", "warn",
+           "write_record"]
 
 T = TypeVar("T")
 
@@ -58,6 +59,14 @@ def cache_dir() -> Path:
     if os.environ.get("MNISTLAB_CACHE"):
         return Path(os.environ["MNISTLAB_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mnistlab"
+
+
+def shown(path: Path) -> str:
+    """``path`` as a person reads it in a message: under the home folder, from ``~``."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
 
 
 def digest(identity: Mapping) -> str:

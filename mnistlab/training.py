@@ -378,7 +378,7 @@ def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool 
             return found
         if progress:
             print_fn(f"training {config.model} on {config.train_size:,} digits for {config.epochs} epochs "
-                     f"(batch {config.batch_size}); it is cached in {cache.cache_dir()} for next time")
+                     f"(batch {config.batch_size}); it is cached in {cache.shown(cache.cache_dir())} for next time")
         return train(config, progress=progress, print_fn=print_fn)
 
     return _through_cache(config, compute, refresh=retrain, progress=progress, print_fn=print_fn, warn=warn)

@@ -412,3 +412,12 @@ def test_a_builder_that_builds_on_others_is_keyed_on_all_of_them():
             edited = source.replace(f"def {name}(", f"def {name}(_unused=None, ").replace(
                 f"class {name}(", f"class {name}(object, ")
             assert cache.functions_digest(edited, names) != digest, name
+
+
+def test_the_cache_folder_is_shown_from_the_home_folder_when_under_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("MNISTLAB_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert cache.shown(cache.cache_dir()) == str(Path("~") / ".cache" / "mnistlab")
+    elsewhere = tmp_path.parent / "elsewhere"
+    assert cache.shown(elsewhere) == str(elsewhere)
