@@ -46,11 +46,11 @@ class Recipe:
     ema_momentum: float = 0.0                    # above 0: the trained weights are this moving average of the steps'
 
 
-#: The course's models. "report" is the student report's CNN trained as the report did (Adam at
-#: Keras' default rate, one-hot labels, categorical cross-entropy). "quick" is the model a learner
-#: retrains while changing one thing (99% in about 10 s); "best" is the course's most accurate on MNIST's
-#: test digits; "robust", the default, reads digits as pens and photos change them (chosen on validation digits by
-#: benchmarks/search_robust.py). benchmarks/bench_cnn.py and bench_robustness.py measure them.
+#: The course's models. "report" is the student report's CNN trained as the report did (Adam at Keras' default rate,
+#: one-hot labels, categorical cross-entropy). "quick" is the model a learner retrains while changing one thing (about
+#: 99% of the test digits in two epochs); "best" is the course's most accurate on MNIST's test digits; "robust", the
+#: default, reads digits as pens and photos change them (chosen on validation digits by benchmarks/search_robust.py).
+#: benchmarks/bench_cnn.py and bench_robustness.py measure them.
 RECIPES: dict[str, Recipe] = {
     "report": Recipe("the report's CNN: 232,650 parameters, Adam", "report_cnn", {"dropout": 0.2}),
     "quick": Recipe("the quick CNN for experiments: two 5x5 convolutions, batch normalisation, 2 epochs",
@@ -159,7 +159,8 @@ class TrainConfig:
 #: The report's protocol as it meant it: its model on the first 20,000 digits, 10 epochs, batch 128.
 REPORT_PROTOCOL = TrainConfig(model="report", train_size=20_000, epochs=10, batch_size=128)
 
-#: Each model on all 60,000 training digits, as the command line and notebooks 05 and 07 train them.
+#: What the command line trains, and notebooks 07 and 08 load: each model on all 60,000 training digits but the
+#: robust CNN, which leaves the last 10,000 aside as validation digits for its choices and its temperature.
 DEFAULTS: dict[str, TrainConfig] = {
     "report": TrainConfig(model="report", train_size=60_000, epochs=10, batch_size=128),
     "quick": TrainConfig(model="quick", train_size=60_000, epochs=2, batch_size=256),
