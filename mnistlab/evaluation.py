@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Evaluation", "confusion_counts", "evaluate_model", "evaluate_predictions"]
+__all__ = ["Evaluation", "confusion_counts", "evaluate_model", "evaluate_predictions", "pairs_compared"]
 
 
 def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 10) -> np.ndarray:
@@ -71,6 +72,19 @@ class Evaluation:
         rows = [(int(t), int(p), int(counts[t, p])) for t, p in zip(*np.unravel_index(order, counts.shape),
                                                                      strict=True) if counts[t, p] > 0]
         return pd.DataFrame(rows, columns=["true", "predicted", "count"])
+
+
+def pairs_compared(results: Mapping[str, Evaluation], n: int = 6):
+    """Each model's count of every mistake (true digit read as another) that is among the ``n`` most frequent of
+    any of them: one column per model, so a 0 means that model never made it. Sorted by the counts, first
+    model's first."""
+    import pandas as pd
+
+    wanted = pd.concat([r.confused_pairs(n)[["true", "predicted"]] for r in results.values()]).drop_duplicates()
+    index = pd.MultiIndex.from_frame(wanted)
+    table = pd.DataFrame({name: [int(r.confusion()[t, p]) for t, p in index] for name, r in results.items()},
+                         index=index)
+    return table.sort_values(list(table.columns), ascending=False)
 
 
 def evaluate_predictions(y_true: np.ndarray, probabilities: np.ndarray, predict_seconds: float = float("nan")

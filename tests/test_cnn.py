@@ -12,7 +12,7 @@ from mnistlab.data import load_mnist
 training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
 from mnistlab import architecture, models  # noqa: E402
 from mnistlab.cli import main  # noqa: E402
-from mnistlab.evaluation import evaluate_model, evaluate_predictions  # noqa: E402
+from mnistlab.evaluation import evaluate_model, evaluate_predictions, pairs_compared  # noqa: E402
 from mnistlab.forward import forward  # noqa: E402
 from mnistlab.photo import DigitImageError, prepare_digit  # noqa: E402
 
@@ -379,6 +379,17 @@ def test_evaluation(tiny_model):
     assert "precision" in report.per_digit_scores
     small = evaluate_predictions(np.array([0, 1, 1]), np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))
     assert small.errors == 1 and small.confused_pairs().values.tolist() == [[1, 0, 1]]
+
+
+def test_pairs_compared_counts_every_listed_pair_for_every_model():
+    truth = np.array([7, 7, 7, 9, 9, 5, 5, 3])
+    one = evaluate_predictions(truth, np.eye(10)[[2, 2, 2, 4, 4, 3, 5, 3]])   # 7->2 three times, 9->4 twice, 5->3
+    other = evaluate_predictions(truth, np.eye(10)[[2, 7, 7, 4, 9, 3, 3, 5]])  # 5->3 twice, 7->2, 9->4, 3->5
+    table = pairs_compared({"one": one, "other": other}, n=2)
+    # one's top two (7->2, 9->4) and other's (5->3, then 7->2, 9->4 or 3->5 tied at 1): each counted for both
+    assert table.loc[(7, 2)].tolist() == [3, 1] and table.loc[(9, 4)].tolist() == [2, 1]
+    assert table.loc[(5, 3)].tolist() == [1, 2]
+    assert list(table.columns) == ["one", "other"] and table["one"].is_monotonic_decreasing
 
 
 def _save_digit_png(path, digit, scale=4, pad=30, ink_on_white=True):

@@ -151,31 +151,28 @@ EXERCISES = [
                           matches=_unrounded)),
         right="8 digits of 10,000: a gap of 0.08 points between two trainings of one recipe is a handful of "
               "digits, which the seed alone moves"),
-    choice(
-        "07.4", "why about 91%",
-        "The best CNN's right answers come with about 91% confidence, where the report's CNN's come with nearly "
-        "100%. Which one change to the best CNN's training would bring its right answers to nearly 100% too?",
-        {"a": "train it for more epochs, until it is sure of its training digits",
-         "b": "turn dropout off when it predicts",
-         "c": "remove batch normalisation, which rescales its features",
-         "d": "train it towards one-hot targets (1 for the true digit, 0 for the others), without label smoothing"},
-        right="d",
-        reasons={"a": "more epochs bring the probabilities closer to the target the loss pulls them towards; with "
-                      "label smoothing that target is 0.91, so a longer training settles nearer 91%, not past it",
-                 "b": "it is off already: Keras drops features only while training, never when predicting, so the "
-                      "91% is measured with every feature in place. And the report's CNN uses dropout too, yet "
-                      "says nearly 100%",
-                 "c": "batch normalisation rescales each channel inside the network; it does not decide what the "
-                      "output is pulled towards. The loss's target does, and with label smoothing it is 0.91"},
-        hint=("What does the loss pull each predicted probability towards during training?",
-              "Cross-entropy is smallest when the predicted probabilities equal the target. What is the best CNN's "
-              "target for the true digit?",
-              "Label smoothing 0.1 makes that target 0.91 (and 0.01 for each other digit). Which option changes "
-              "the target?"),
-        explanation="with label smoothing 0.1 the loss is smallest when the true digit gets 0.91, so training pulls "
-                    "right answers to about 91% and rewards nothing beyond; on one-hot targets the loss keeps "
-                    "falling as the true digit's probability climbs towards 1, which is where the report's CNN's "
-                    "right answers sit"),
+    Exercise(
+        "07.4", "a smoothed target",
+        "The best CNN trains with label smoothing 0.1: the loss pulls the true digit's probability towards 0.91, "
+        "and its right answers come with about 91% confidence. Trained with label smoothing 0.2 instead (20% of "
+        "the target shared evenly among the ten digits), towards what probability would the loss pull the true "
+        "digit's? Answer with a number between 0 and 1.",
+        ("Label smoothing takes a share s of the one-hot target away and spreads it evenly over all ten digits, "
+         "the true one included.",
+         "With s = 0.1: 1 - 0.1 = 0.9 stays, and the true digit gets back its tenth of the 0.1 shared: 0.01. "
+         "0.9 + 0.01 = 0.91. Do the same with 0.2.",
+         "1 - 0.2, plus 0.2 / 10."),
+        "answer = 1 - 0.2 + 0.2 / 10",
+        expected=0.82, tolerance=1e-4,
+        mistakes=(Mistake("share forgotten", 0.8, "that takes the 0.2 away but forgets that the true digit gets "
+                                                 "its own tenth of it back: 0.2 / 10 = 0.02"),
+                  Mistake("another digit's", 0.02, "that is the target of each of the nine other digits; the true "
+                                                   "digit keeps 1 - 0.2 and gets 0.02 back"),
+                  Mistake("percent", 82, "that is in percent: answer as a probability, between 0 and 1"),
+                  Mistake("nine shares", 1 - 0.2 + 0.2 / 9, "the 0.2 is shared among all ten digits, the true "
+                                                           "one included: 0.2 / 10, not 0.2 / 9")),
+        right="0.82: the loss is smallest when the true digit gets 0.82 and each other digit 0.02, so training "
+              "pulls right answers towards 82%, and rewards nothing beyond"),
     choice(
         "07.5", "why choose on validation digits",
         "Twenty versions of a recipe are trained, each scored on the 10,000 test digits, and the one that scores "
