@@ -213,7 +213,7 @@ EXERCISES = [
                           "not H - F")),
         right="your loop agrees with TensorFlow's convolution on every hidden case"),
     Exercise(
-        "01.3", "debug: the kernel the wrong way round",
+        "01.3", "debug: a sign error on Sobel x",
         _buggy_question(),
         ("The X kernel looks the same turned upside down and left to right; Sobel x turned that way is minus "
          "itself. So what does the function do to the kernel?",
