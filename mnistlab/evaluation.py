@@ -81,9 +81,9 @@ def pairs_compared(results: Mapping[str, Evaluation], n: int = 6):
     import pandas as pd
 
     wanted = pd.concat([r.confused_pairs(n)[["true", "predicted"]] for r in results.values()]).drop_duplicates()
-    index = pd.MultiIndex.from_frame(wanted)
-    table = pd.DataFrame({name: [int(r.confusion()[t, p]) for t, p in index] for name, r in results.items()},
-                         index=index)
+    rows, cols = wanted["true"].to_numpy(), wanted["predicted"].to_numpy()
+    table = pd.DataFrame({name: r.confusion()[rows, cols] for name, r in results.items()},
+                         index=pd.MultiIndex.from_frame(wanted))
     return table.sort_values(list(table.columns), ascending=False)
 
 
