@@ -212,12 +212,14 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     from mnistlab.recipes import DEFAULT_MODEL, DEFAULTS, RECIPES
 
     models = "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
-    epochs = ", ".join(f"{config.epochs} for {name}" for name, config in DEFAULTS.items())
+    def each(field: str) -> str:
+        return ", ".join(f"{getattr(config, field)} for {name}" for name, config in DEFAULTS.items())
+
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
                         help=f"{models} (default: {DEFAULT_MODEL})")
-    parser.add_argument("--train-size", type=int, help="first N training digits (default: 60000)")
-    parser.add_argument("--epochs", type=int, help=f"epochs (default: {epochs})")
-    parser.add_argument("--batch-size", type=int, help="batch size (default: 128)")
+    parser.add_argument("--train-size", type=int, help=f"first N training digits (default: {each('train_size')})")
+    parser.add_argument("--epochs", type=int, help=f"epochs (default: {each('epochs')})")
+    parser.add_argument("--batch-size", type=int, help=f"batch size (default: {each('batch_size')})")
     parser.add_argument("--seed", type=int, help="random seed of the weights and the data order (default: 42)")
 
 

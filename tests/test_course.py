@@ -86,6 +86,18 @@ def test_every_input_error_is_one_class_reported_by_main_in_one_line(capsys, tmp
                                        "(see 'mnistlab train --help')\n")
 
 
+def test_the_model_options_state_each_model_s_own_defaults(capsys):
+    """The defaults --help states are the ones the command uses: recipes.DEFAULTS (the robust CNN on 50,000)."""
+    from mnistlab.recipes import DEFAULTS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for field in ("train_size", "epochs", "batch_size"):
+        assert ", ".join(f"{getattr(c, field)} for {name}" for name, c in DEFAULTS.items()) in text
+    assert "50000 for robust" in text
+
+
 def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monkeypatch):
     from mnistlab.exercises import exercise
 
