@@ -140,14 +140,24 @@ def candidates() -> dict[str, tuple]:
     }
 
 
+def _settings(name: str) -> tuple[dict, dict, dict]:
+    """A candidate's arguments split three ways: the recipe's own (clean_epochs, ema_momentum...), the training
+    config's (batch_size) and the builder's (the rest)."""
+    from mnistlab.recipes import Recipe, TrainConfig
+
+    args = candidates()[name][2]
+    recipe_fields, config_fields = ({f.name for f in dataclasses.fields(cls)} for cls in (Recipe, TrainConfig))
+    recipe = {k: v for k, v in args.items() if k in recipe_fields}
+    config = {k: v for k, v in args.items() if k in config_fields}
+    return recipe, config, {k: v for k, v in args.items() if k not in recipe and k not in config}
+
+
 def recipe_of(name: str):
     """A candidate's recipe: the best's, with the candidate's builder and arguments."""
-    from mnistlab.recipes import RECIPES, Recipe
+    from mnistlab.recipes import RECIPES
 
-    what, builder, build_args, _ = candidates()[name]
-    settings = {field.name for field in dataclasses.fields(Recipe)}  # a recipe's own: clean_epochs, ema_momentum...
-    training = {k: v for k, v in build_args.items() if k in settings}
-    build_args = {k: v for k, v in build_args.items() if k not in training and k != "batch_size"}
+    what, builder, _, _ = candidates()[name]
+    training, _, build_args = _settings(name)
     return dataclasses.replace(RECIPES["best"], description=what, build=builder, **training,
                                build_args={**build_args, "name": f"search_{name.replace('-', '_')}"})
 
@@ -178,10 +188,8 @@ def train_one(name: str, seed: int, machine: str) -> dict:
     from mnistlab.recipes import DEFAULTS
 
     with registered(f"search-{name}", recipe_of(name)):
-        _, _, build_args, epochs = candidates()[name]
-        config = dataclasses.replace(DEFAULTS["best"], model=f"search-{name}", epochs=epochs, seed=seed,
-                                     batch_size=build_args.get("batch_size", DEFAULTS["best"].batch_size),
-                                     train_size=TRAIN_DIGITS)
+        config = dataclasses.replace(DEFAULTS["best"], model=f"search-{name}", epochs=candidates()[name][3], seed=seed,
+                                     train_size=TRAIN_DIGITS, **_settings(name)[1])
         (x, y), _, _ = training.training_data(config)
         with training.seeded(seed):
             model = training.build(config)
