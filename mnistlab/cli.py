@@ -1,5 +1,5 @@
-"""The ``mnistlab`` command: ``data``, ``course``, ``site``, ``baselines``, ``train``, ``evaluate``, ``predict``,
-``robustness``, ``progress`` and ``grade``."""
+"""The ``mnistlab`` command: ``data``, ``copy``, ``course``, ``site``, ``baselines``, ``train``, ``evaluate``,
+``predict``, ``robustness``, ``progress`` and ``grade``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,20 @@ def _course(args: argparse.Namespace) -> int:
                          html=not args.no_html, fail_fast=args.fail_fast, progress=not args.no_progress,
                          solutions=args.solutions)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from mnistlab.course import copy_course
+
+    copies = copy_course(args.notebooks, args.folder)
+    for c in copies:
+        print(f"{'wrote' if c.written else 'kept '} {c.path}" + ("" if c.written else "  (already there: yours, "
+                                                                "left as it is; delete it for a fresh copy)"))
+    written = sum(c.written for c in copies)
+    kept = f", {len(copies) - written} kept as they were" if written < len(copies) else ""
+    print(f"{written} notebooks copied into {args.folder} with their outputs cleared{kept}; "
+          f"open them with: jupyter lab {args.folder}")
+    return 0
 
 
 def _site(args: argparse.Namespace) -> int:
@@ -237,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="what the bundled data is, where it comes from, and its checksums")
     data.set_defaults(func=_data)
+
+    copy = sub.add_parser("copy", help="your own copy of the notebooks to work in, outputs cleared so that no "
+                          "exercise is answered before you meet it (notebooks already there are kept)")
+    copy.add_argument("folder", type=Path, nargs="?", default=Path("my-course"), metavar="FOLDER",
+                      help="where the copy goes (default: my-course)")
+    copy.add_argument("--notebooks", type=Path, default=Path("notebooks"),
+                      help="the course's folder of notebooks (default: notebooks)")
+    copy.set_defaults(func=_copy)
 
     course = sub.add_parser("course", help="execute every notebook in order, each in a fresh kernel")
     course.add_argument("--notebooks", type=Path, default=Path("notebooks"),

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from mnistlab.errors import MnistlabError
 
-__all__ = ["NotebookRun", "exercise_key", "fill_solutions", "find_notebooks", "run_course", "run_notebook"]
+__all__ = ["NotebookCopy", "NotebookRun", "clear_outputs", "copy_course", "exercise_key", "fill_solutions",
+           "find_notebooks", "run_course", "run_notebook"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,15 @@ class NotebookRun:
     def ok(self) -> bool:
         """Whether every cell ran without an error."""
         return self.error is None
+
+
+@dataclass(frozen=True)
+class NotebookCopy:
+    """One notebook of a learner's copy: where it is, and whether it was written (``False``: a file of that name
+    was already there and was kept)."""
+
+    path: Path
+    written: bool
 
 
 def find_notebooks(folder: str | os.PathLike) -> list[Path]:
@@ -161,3 +171,69 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     where = f"executed copies and HTML in {out_dir}" if out_dir is not None else "sources updated in place"
     log(f"{len(results) - failed} passed, {failed} failed in {total:.1f} s; {where}")
     return results
+
+
+def clear_outputs(nb) -> None:
+    """Clear every code cell's outputs and execution count, and the notebook's widget state, in place; sources and
+    cell metadata (nbval's tags) are kept."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+
+
+def _relink(nb, source: Path, dest: Path, copied: set[str]) -> None:
+    """Point each markdown link of a notebook to one of the course's files that is not copied (``../README.md``) at
+    that file from ``dest``; links between the copied notebooks, web addresses and fragments are left as written."""
+    from mnistlab.site import link_targets, rewrite_links
+
+    page = (dest / "page.ipynb").as_posix()
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        moved = {}
+        for target in link_targets(cell.source):
+            there = (source / target).resolve()
+            if not there.exists() or (there.parent == source.resolve() and there.name in copied):
+                continue  # not a file (a code span that looks like a link), or a notebook copied beside it
+            moved[os.path.normpath((dest / target).as_posix())] = there.as_posix()
+        if moved:
+            cell.source = rewrite_links(cell.source, page, moved)
+
+
+def copy_course(notebooks: str | os.PathLike = "notebooks", dest: str | os.PathLike = "my-course"
+                ) -> list[NotebookCopy]:
+    """Copy the course's notebooks into ``dest``, a learner's own folder to work in: outputs cleared (so that no
+    exercise is answered on the screen before it is met), exercise cells unsolved, widget state dropped, links to
+    the course's other files pointed at them from ``dest``. A notebook already in ``dest`` is kept as it is,
+    never overwritten (delete it for a fresh copy). Returns one :class:`NotebookCopy` per notebook, in order."""
+    import nbformat
+
+    from mnistlab.site import read_notebook, unsolve_exercises
+
+    source, dest = Path(notebooks), Path(dest)
+    paths = find_notebooks(source)
+    if not paths:
+        raise MnistlabError(f"{source}: no notebooks to copy")
+    if dest.exists() and not dest.is_dir():
+        raise MnistlabError(f"{dest}: is a file; expected a folder for your copy of the notebooks")
+    if dest.resolve() == source.resolve():
+        raise MnistlabError(f"{dest}: is the course's own folder of notebooks; choose another folder for your copy")
+    copies, copied = [], {p.name for p in paths}
+    for path in paths:
+        target = dest / path.name
+        if target.exists():
+            copies.append(NotebookCopy(target, False))
+            continue
+        nb = read_notebook(path)
+        clear_outputs(nb)
+        unsolve_exercises(nb)
+        _relink(nb, source, dest.resolve(), copied)
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+            with open(target, "x", encoding="utf-8") as f:  # "x": a file that appeared meanwhile is not replaced
+                nbformat.write(nb, f)
+        except OSError as exc:
+            raise MnistlabError(f"{exc.filename or target}: cannot write ({exc.strerror or exc})") from None
+        copies.append(NotebookCopy(target, True))
+    return copies

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mnistlab.course import clear_outputs
 from mnistlab.errors import MnistlabError
 
 __all__ = ["Grade", "find_submissions", "grade_notebook", "grade_notebooks", "write_grades"]
@@ -74,9 +75,8 @@ def _instrument(nb) -> dict[str, str]:
 
     tokens: dict[str, str] = {}
     cells = []
+    clear_outputs(nb)
     for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
         key = _exercise_key(cell.source) if cell.cell_type == "code" else None
         if key is None or key in tokens:
             cells.append(cell)

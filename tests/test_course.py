@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 from notebook_files import write_notebook
 
 from mnistlab.cli import main
-from mnistlab.course import find_notebooks, run_course
+from mnistlab.course import copy_course, find_notebooks, run_course
 
 
 @pytest.fixture
@@ -124,6 +125,62 @@ def test_solutions_fill_every_exercise_and_fail_on_a_wrong_check(tmp_path, monke
 
     assert set(solved_keys()) == {"02.1", "03.3"}  # the kernels wrote the progress into this test's data folder
     assert main(["course", "--notebooks", str(folder), "--solutions", "--in-place"]) == 2
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def test_a_learner_copy_has_the_course_s_cells_without_a_single_output(tmp_path):
+    from mnistlab.site import link_targets
+
+    copies = copy_course(NOTEBOOKS, tmp_path / "mine")
+    assert [c.path.name for c in copies] == [p.name for p in find_notebooks(NOTEBOOKS)] and len(copies) == 9
+    assert all(c.written for c in copies)
+    relinked = 0
+    for c in copies:
+        course, mine = nbformat.read(NOTEBOOKS / c.path.name, 4), nbformat.read(c.path, 4)
+        assert "widgets" not in mine.metadata and mine.metadata.kernelspec == course.metadata.kernelspec
+        assert [cell.metadata for cell in mine.cells] == [cell.metadata for cell in course.cells]  # nbval's tags
+        for ours, theirs in zip(mine.cells, course.cells, strict=True):
+            if ours.cell_type == "code":
+                assert ours.outputs == [] and ours.execution_count is None and ours.source == theirs.source
+                continue
+            relinked += ours.source != theirs.source
+            for new, old in zip(link_targets(ours.source), link_targets(theirs.source), strict=True):
+                if (NOTEBOOKS / old).resolve().parent == NOTEBOOKS:  # another notebook: the learner's own copy
+                    assert new == old
+                else:  # the README, docs/: the course's own files, from the copy
+                    assert (c.path.parent / new).resolve() == (NOTEBOOKS / old).resolve()
+                assert (c.path.parent / new).exists(), (c.path.name, new)
+    assert relinked >= 1  # notebook 08's links to ../README.md and ../docs
+
+
+def test_a_learner_copy_never_overwrites_a_notebook_already_there(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "02_padding_stride.ipynb").write_text("my own work, not even JSON")
+    assert main(["copy", str(mine), "--notebooks", str(NOTEBOOKS)]) == 0
+    out = capsys.readouterr().out
+    assert (mine / "02_padding_stride.ipynb").read_text() == "my own work, not even JSON"
+    assert f"kept  {mine / '02_padding_stride.ipynb'}" in out and "delete it for a fresh copy" in out
+    assert "8 notebooks copied" in out and "1 kept as they were" in out
+    first = (mine / "05_cnn.ipynb").read_text()
+    (mine / "05_cnn.ipynb").write_text(first.replace("Conv2D", "Conv2D "))  # a learner's edit
+    assert main(["copy", str(mine), "--notebooks", str(NOTEBOOKS)]) == 0
+    assert "0 notebooks copied" in capsys.readouterr().out
+    assert (mine / "05_cnn.ipynb").read_text() == first.replace("Conv2D", "Conv2D ")
+
+
+def test_a_learner_copy_refuses_a_file_and_the_course_s_own_folder_in_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["copy", str(tmp_path / "file"), "--notebooks", str(NOTEBOOKS)]) == 2
+    assert capsys.readouterr().err == (f"mnistlab copy: {tmp_path / 'file'}: is a file; expected a folder for your "
+                                       "copy of the notebooks\n")
+    assert main(["copy", str(NOTEBOOKS), "--notebooks", str(NOTEBOOKS)]) == 2
+    assert "is the course's own folder" in capsys.readouterr().err
+    assert main(["copy", str(tmp_path / "x"), "--notebooks", str(tmp_path / "none")]) == 2
+    assert "no such folder of notebooks" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def _root_conftest():
