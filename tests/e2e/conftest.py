@@ -1,8 +1,8 @@
 """The course in a real browser: a JupyterLab server on loopback and headless Chromium driven by Playwright.
 
-The server runs on a copy of ``notebooks/`` in a temporary folder, with its own settings (no autosave,
-no news, every cell kept in the page), so nothing the user owns is touched. It is stopped whatever
-happens. Without Chromium or Playwright the suite is skipped, unless ``MNISTLAB_E2E=1`` (set by CI),
+The server runs on a learner's copy of ``notebooks/`` (``mnistlab copy``) in a temporary folder, with its own
+settings (no autosave, no news, every cell kept in the page), so nothing the user owns is touched. It is stopped
+whatever happens. Without Chromium or Playwright the suite is skipped, unless ``MNISTLAB_E2E=1`` (set by CI),
 where it fails instead.
 """
 

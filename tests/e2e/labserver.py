@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from mnistlab.course import fill_solutions
+from mnistlab.course import copy_course, fill_solutions
 from mnistlab.exercises.core import SOLUTIONS_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +46,8 @@ def _free_port() -> int:
 
 
 class LabServer:
-    """``jupyter lab`` on 127.0.0.1 over a copy of the notebooks; its output goes to ``log``.
+    """``jupyter lab`` on 127.0.0.1 over a learner's copy of the notebooks (:func:`mnistlab.course.copy_course`:
+    no stored outputs); its output goes to ``log``.
 
     With ``solutions`` every exercise cell of the copies holds its solution and the kernels run with
     ``MNISTLAB_SOLUTIONS=1``, so a check that is not right is an error in the page: the suite runs the
@@ -70,8 +70,7 @@ class LabServer:
             (home / "config" / "labconfig").mkdir(parents=True, exist_ok=True)
             (home / "config" / "labconfig" / "page_config.json").write_text(
                 json.dumps({"disabledExtensions": {name: True for name in disabled_extensions}}))
-        shutil.copytree(ROOT / "notebooks", workdir / "notebooks",
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        copy_course(ROOT / "notebooks", workdir / "notebooks")  # as a learner opens them: `mnistlab copy`
         if solutions:
             _solve(workdir / "notebooks")
         env = {**os.environ, **({SOLUTIONS_ENV: "1"} if solutions else {}),
