@@ -86,6 +86,7 @@ def _grade(args: argparse.Namespace) -> int:
     if args.out.is_dir():
         raise MnistlabError(f"--out: {args.out} is a folder; expected a CSV file name")
     paths = grading.find_submissions(args.paths)
+    grading.check_writable(args.out)
     grades = grading.grade_notebooks(paths, time_limit=args.time_limit, progress=not args.no_progress)
     keys = grading.write_grades(grades, args.out)
     for line in grading.summary(grades, keys):
@@ -264,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("--notebooks", type=Path, default=Path("notebooks"),
                         help="folder of notebooks (default: notebooks)")
     course.add_argument("--build", type=Path, default=Path("build/course"),
-                        help="where executed copies and HTML go (default: build/course)")
+                        help="where executed copies and HTML go: a new or empty folder, or an "
+                        "earlier build, whose copies are replaced (default: build/course)")
     course.add_argument("--in-place", action="store_true", help="overwrite the source notebooks with their outputs")
     course.add_argument("--only", action="append", metavar="TEXT", help="run only notebooks whose name contains TEXT")
     course.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default: 1800)")

@@ -133,14 +133,34 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
     return NotebookRun(source, target, html_path, seconds, error)
 
 
+#: The file that marks a folder as a build of :func:`run_course`, whose copies a later run may replace.
+BUILD_MARK = ".mnistlab-course"
+
+
+def _claim_build(out_dir: Path) -> None:
+    """Refuse a build folder that holds anything but an earlier build (a learner's own notebooks, say), since a run
+    replaces the copies it writes; mark a new or empty one as a build. A folder that cannot be made is left to
+    :func:`run_notebook`, which says so for each notebook."""
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / BUILD_MARK).is_file():
+        raise MnistlabError(f"build: {out_dir} holds files that are not an earlier build of `mnistlab course`, which "
+                            "would replace notebooks of the same name; name a new or empty folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / BUILD_MARK).write_text("executed copies written by `mnistlab course`; a later run replaces them\n",
+                                          encoding="utf-8")
+    except OSError:
+        pass
+
+
 def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathLike | None = "build/course", *,
                select: list[str] | None = None, timeout: int = 1800, html: bool = True, fail_fast: bool = False,
                progress: bool = True, log: Callable[[str], None] = print, solutions: bool = False
                ) -> list[NotebookRun]:
     """Execute the course's notebooks in order, each in a fresh kernel, and log each one's time.
 
-    Executed copies and HTML go to ``build``; ``build=None`` overwrites the sources in place (the
-    command line asks for ``--in-place`` explicitly). ``select`` keeps notebooks whose name contains
+    Executed copies and HTML go to ``build``, a new or empty folder or an earlier build (anything else is refused:
+    a run replaces its copies); ``build=None`` overwrites the sources in place (the command line asks for
+    ``--in-place`` explicitly). ``select`` keeps notebooks whose name contains
     one of its strings. ``solutions`` runs each notebook with its exercises solved (see
     :func:`run_notebook`). Returns one :class:`NotebookRun` per notebook.
     """
@@ -154,6 +174,8 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     out_dir = Path(build) if build is not None else None
     if out_dir is not None and out_dir.resolve() == Path(notebooks).resolve():
         raise MnistlabError(f"build: {out_dir} is the notebooks folder itself; pass --in-place to overwrite sources")
+    if out_dir is not None:
+        _claim_build(out_dir)
     results = []
     bar = progress_bar(paths, enabled=progress, unit="notebook", leave=False)
     for path in bar:

@@ -183,6 +183,20 @@ def test_a_learner_copy_refuses_a_file_and_the_course_s_own_folder_in_one_line(t
     assert not (tmp_path / "x").exists()
 
 
+def test_course_never_writes_over_a_folder_that_is_not_its_own_build(course, tmp_path, capsys):
+    """A learner's copy given as --build is refused, untouched; a new folder becomes a build a later run may replace."""
+    mine = tmp_path / "my-course"
+    copy_course(NOTEBOOKS, mine)
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    assert main(["course", "--notebooks", str(course), "--build", str(mine), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "holds files that are not an earlier build" in err and err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+    build = tmp_path / "build"
+    for _ in range(2):  # the second run replaces the first's copies
+        assert all(r.ok for r in run_course(course, build, html=False, progress=False, log=lambda s: None))
+
+
 def _root_conftest():
     """The repository's conftest.py (the test order, the workers' split), loaded as a module of its own."""
     import importlib.util
