@@ -25,7 +25,8 @@ from pathlib import Path
 from mnistlab.course import clear_outputs
 from mnistlab.errors import MnistlabError
 
-__all__ = ["Grade", "find_submissions", "grade_notebook", "grade_notebooks", "write_grades"]
+__all__ = ["Grade", "check_writable", "find_submissions", "grade_notebook", "grade_notebooks", "summary",
+           "write_grades"]
 
 _EXERCISE = re.compile(r"""\bexercise\(\s*["'](\d\d\.\d+)["']\s*\)""")
 _VERDICT = re.compile(r"^(\w+) (\d\d\.\d+) ([01])$", re.M)
@@ -175,6 +176,19 @@ def _course_order(keys: Iterable[str]) -> list[str]:
     return sorted(set(keys), key=lambda k: tuple(int(part) for part in k.split(".")))
 
 
+def check_writable(out: Path) -> None:
+    """Raise :class:`MnistlabError` unless the grades' CSV ``out`` can be written (its folder is made if need be): said
+    before any notebook is graded, so that a class's grading is not lost at the end."""
+    staged = out.with_name(f".{out.name}.partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(staged, "w", encoding="utf-8"):
+            pass
+        staged.unlink()
+    except OSError as exc:
+        raise MnistlabError(f"--out: cannot write {out} ({exc.strerror or exc})") from None
+
+
 def write_grades(grades: Sequence[Grade], out: Path) -> list[str]:
     """Write one row per submission to ``out`` (CSV): the file, 1 or 0 per exercise key, then the error; return
     the exercise columns. Every exercise of the notebooks graded has a column (0 where a submission lacks it)."""
@@ -183,14 +197,17 @@ def write_grades(grades: Sequence[Grade], out: Path) -> list[str]:
     numbers = {key.split(".")[0] for g in grades for key in g.scores}
     keys = _course_order([k for k in all_exercises() if k.split(".")[0] in numbers] +
                          [k for g in grades for k in g.scores])
-    out.parent.mkdir(parents=True, exist_ok=True)
     staged = out.with_name(f".{out.name}.partial")
-    with open(staged, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", *keys, "error"])
-        for g in grades:
-            writer.writerow([str(g.path), *(g.scores.get(k, 0) for k in keys), g.error])
-    staged.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(staged, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", *keys, "error"])
+            for g in grades:
+                writer.writerow([str(g.path), *(g.scores.get(k, 0) for k in keys), g.error])
+        staged.replace(out)
+    except OSError as exc:
+        raise MnistlabError(f"{out}: cannot write the grades ({exc.strerror or exc})") from None
     return keys
 
 

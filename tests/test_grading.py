@@ -9,6 +9,7 @@ import pytest
 
 from mnistlab import grading
 from mnistlab.cli import main
+from mnistlab.errors import MnistlabError
 from mnistlab.exercises import all_exercises, exercise
 
 SETUP = ("import numpy as np\nfrom mnistlab.data import load_mnist\nfrom mnistlab.exercises import exercise\n"
@@ -73,3 +74,17 @@ def test_grade_refuses_bad_arguments_in_one_line(tmp_path, capsys):
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["grade", str(tmp_path), "--time-limit", "0", "--out", str(tmp_path / "g.csv")]) == 2
     assert "--time-limit" in capsys.readouterr().err
+
+
+def test_an_unwritable_out_is_said_before_any_notebook_is_graded(tmp_path, capsys, monkeypatch):
+    submission(tmp_path, "ada.ipynb")
+    (tmp_path / "a file").write_text("not a folder")
+    graded = []
+    monkeypatch.setattr(grading, "grade_notebooks", lambda *args, **kwargs: graded.append(args) or [])
+    assert main(["grade", str(tmp_path / "ada.ipynb"), "--out", str(tmp_path / "a file" / "grades.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mnistlab grade: --out: cannot write {tmp_path / 'a file' / 'grades.csv'} (") and \
+        err.count("\n") == 1
+    assert graded == []  # nothing graded, nothing lost
+    with pytest.raises(MnistlabError, match="cannot write the grades"):
+        grading.write_grades([], tmp_path / "a file" / "grades.csv")
