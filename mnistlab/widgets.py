@@ -122,10 +122,17 @@ def _cell_mask(shape: tuple[int, int], row: int, col: int) -> np.ndarray:
     return mask
 
 
-def _digits(images: np.ndarray) -> np.ndarray:
+def _digits(images: np.ndarray, pixels: bool = True) -> np.ndarray:
+    """``images`` as an (N, H, W) array; with ``pixels``, checked to be uint8 pixels 0..255 or floats in [0, 1] (what
+    the explorers scale to [0, 1]), so that floats already scaled are not divided by 255 again."""
     images = np.asarray(images)
     if images.ndim != 3:
         raise ValueError(f"images: expected (N, H, W) digits, got shape {images.shape}")
+    if pixels and images.dtype != np.uint8 and not (
+            np.issubdtype(images.dtype, np.floating) and images.size and 0 <= images.min() and images.max() <= 1):
+        low, high = (images.min(), images.max()) if images.size else (None, None)
+        raise ValueError(f"images: expected uint8 pixels 0..255 or floats in [0, 1], got {images.dtype} "
+                         f"from {low} to {high}")
     return images
 
 
@@ -134,11 +141,11 @@ class _Explorer:
 
     css_name = "explorer"  # the root widget's CSS class is mnistlab-<css_name>
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray | None, index: int) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None, index: int, *, pixels: bool = True) -> None:
         import ipywidgets as w
 
         self._w = w
-        self.images = _digits(images)
+        self.images = _digits(images, pixels)
         self.labels = None if labels is None else np.asarray(labels)
         if not 0 <= index < len(self.images):
             raise ValueError(f"index: expected 0..{len(self.images) - 1}, got {index}")
@@ -183,8 +190,9 @@ class _Explorer:
 
     @property
     def image(self) -> np.ndarray:
-        """The current digit as float32 in [0, 1]."""
-        return self.images[self.digit.value].astype(np.float32) / np.float32(255)
+        """The current digit as float32 in [0, 1] (uint8 pixels divided by 255, floats as they are)."""
+        digit = self.images[self.digit.value]
+        return digit.astype(np.float32) / np.float32(255) if digit.dtype == np.uint8 else digit.astype(np.float32)
 
     def _digit_title(self) -> str:
         label = "" if self.labels is None else f" (label {self.labels[self.digit.value]})"
@@ -299,7 +307,7 @@ class ConvolutionExplorer(_SumExplorer):
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, index: int = 0,
                  preset: str = "sobel x", scale: bool = True) -> None:
         self.scale = scale
-        super().__init__(images, labels, index)
+        super().__init__(images, labels, index, pixels=scale)
         self._add_sum_panel()
         w = self._w
         if preset not in PRESETS:

@@ -269,3 +269,23 @@ def test_only_the_convolution_explorers_select_an_output_pixel():
 
     assert hasattr(ConvolutionExplorer, "select") and hasattr(PaddingStrideExplorer, "select")
     assert not hasattr(PoolingExplorer, "select") and not hasattr(TransformExplorer, "select")
+
+
+@pytest.mark.parametrize("explorer", [ConvolutionExplorer, PaddingStrideExplorer, PoolingExplorer])
+def test_explorers_read_scaled_floats_as_they_are_and_refuse_other_pixels(digits, explorer):
+    """Floats already in [0, 1] are not divided by 255 again; pixels that are neither uint8 nor such floats are
+    refused in one line (they used to show a digit 255 times too faint, or 4 times too bright, without a word)."""
+    images = digits[0][:5]
+    from_bytes, from_floats = explorer(images), explorer(images / 255)
+    np.testing.assert_allclose(from_floats.image, from_bytes.image, atol=1e-6)
+    assert from_floats.image.max() > 0.9
+    for bad, said in [(images.astype(np.int64) * 4, "got int64 from 0 to 1020"),
+                      (images.astype(np.float32), "got float32 from 0.0 to 255.0")]:
+        with pytest.raises(ValueError, match=r"images: expected uint8 pixels 0\.\.255 or floats in \[0, 1\], " + said):
+            explorer(bad)
+
+
+def test_the_report_s_6x6_example_is_shown_unscaled():
+    from mnistlab.examples import REPORT_IMAGE
+
+    assert ConvolutionExplorer(REPORT_IMAGE[np.newaxis], preset="report X", scale=False).image.max() == 253
