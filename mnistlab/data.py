@@ -10,7 +10,6 @@ the line or byte offset, and what was expected. Nothing here downloads anything.
 
 from __future__ import annotations
 
-import errno
 import functools
 import gzip
 import hashlib
@@ -29,6 +28,7 @@ __all__ = [
     "BUNDLED_DIR",
     "MNIST_MD5",
     "DataError",
+    "MissingDataError",
     "FileCheck",
     "load_mnist",
     "read_csv",
@@ -59,6 +59,11 @@ class DataError(MnistlabError):
     """Data that cannot be read as MNIST: the message names the file, where, and what was expected."""
 
 
+class MissingDataError(DataError, FileNotFoundError):
+    """A data file or folder that is not there: a :class:`DataError` (the command line says it in one line) that is
+    also a ``FileNotFoundError``, for code that catches that."""
+
+
 @dataclass(frozen=True)
 class FileCheck:
     """The verification of one bundled file: its name, size on disk and MD5s."""
@@ -78,7 +83,7 @@ class FileCheck:
 def _existing(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+        raise MissingDataError(f"{path}: no such file or folder")
     return path
 
 
@@ -313,8 +318,7 @@ def _load_idx_folder(directory: Path, *, verify: bool) -> tuple[Split, Split]:
         variants = [name, f"{name}.gz", name.replace("-idx", ".idx"), name.replace("-idx", ".idx") + ".gz"]
         path = next((directory / v for v in variants if (directory / v).exists()), None)
         if path is None:
-            raise FileNotFoundError(errno.ENOENT, f"No MNIST IDX file (tried {', '.join(variants)})",
-                                    str(directory / name))
+            raise MissingDataError(f"{directory / name}: no MNIST IDX file (tried {', '.join(variants)})")
         data = _read_bytes(path)
         if verify and (actual := _md5(data)) != expected:
             raise DataError(f"{path}: checksum mismatch (MD5 {actual}, expected {expected}); the file is "
@@ -364,14 +368,14 @@ def load_mnist(path: str | os.PathLike | tuple[str | os.PathLike, str | os.PathL
         return (x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy())
     if isinstance(path, tuple):
         if len(path) != 2:
-            raise ValueError(f"path: a CSV pair must be (train_csv, test_csv), got {len(path)} items")
+            raise DataError(f"path: a CSV pair must be (train_csv, test_csv), got {len(path)} items")
         train_csv, test_csv = (_existing(p) for p in path)
         return read_csv(train_csv), read_csv(test_csv)
     path = _existing(path)
     if path.is_file():
         if path.suffix == ".npz":
             return _load_npz(path)
-        raise ValueError(f"path: {path} is a file but not a .npz; expected a folder of IDX files, a .npz, "
+        raise DataError(f"path: {path} is a file but not a .npz; expected a folder of IDX files, a .npz, "
                          "a folder with mnist_train.csv and mnist_test.csv, or a (train_csv, test_csv) pair")
     csvs = [path / "mnist_train.csv", path / "mnist_test.csv"]
     if all(p.exists() for p in csvs):

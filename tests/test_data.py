@@ -336,3 +336,18 @@ def test_a_file_that_is_not_npz_or_folder(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(ValueError, match=r"path: .*data\.bin is a file but not a \.npz"):
         load_mnist(path)
+
+
+def test_a_missing_bundled_file_is_one_line_from_the_command(tmp_path, capsys, monkeypatch):
+    """`mnistlab data` with a bundled file gone: one line naming it (it was a FileNotFoundError traceback)."""
+    import shutil
+
+    from mnistlab import cli, data
+
+    folder = tmp_path / "mnist"
+    shutil.copytree(data.BUNDLED_DIR, folder)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    monkeypatch.setattr(data, "BUNDLED_DIR", folder)
+    assert cli.main(["data"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"mnistlab data: {folder / 't10k-labels-idx1-ubyte.gz'}: no such file or folder\n"
