@@ -65,10 +65,9 @@ def with_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarra
     """
     if not temperature > 0:
         raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
-    logits = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-300, None)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    scaled = np.exp(logits)
-    return scaled / scaled.sum(axis=1, keepdims=True)
+    from mnistlab.ops import softmax
+
+    return softmax(np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-300, None)) / temperature, axis=1)
 
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:

@@ -25,16 +25,18 @@ def knn_tries(x_train: np.ndarray, y_train: np.ndarray, held_out: Sequence[tuple
 
     Try ``i`` is a k-nearest-neighbour classifier (``k = ks[i % len(ks)]``) on its own random ``train_size``
     training digits (drawn with ``seed``): tries that are all about as good, like the runs of an experiment
-    table. ``x_train`` is (N, 28, 28) or (N, 784); each held-out set is a pair ``(images, labels)``.
+    table. ``x_train`` is (N, 28, 28) or (N, 784) uint8 pixels; each held-out set is a pair ``(images, labels)``.
     """
     from sklearn.neighbors import KNeighborsClassifier
+
+    from mnistlab.preprocess import scale
 
     if tries < 1 or train_size < max(ks):
         raise ValueError(f"tries: expected at least 1 (got {tries}); train_size: at least max(ks) = {max(ks)} "
                          f"(got {train_size})")
     rng = np.random.default_rng(seed)
-    flat = np.asarray(x_train, dtype=np.float32).reshape(len(x_train), -1) / 255
-    sets = [(np.asarray(x, dtype=np.float32).reshape(len(x), -1) / 255, np.asarray(y)) for x, y in held_out]
+    flat = scale(x_train).reshape(len(x_train), -1)
+    sets = [(scale(x).reshape(len(x), -1), np.asarray(y)) for x, y in held_out]
     right = [np.zeros((tries, len(y)), dtype=bool) for _, y in sets]
     for i in range(tries):
         rows = rng.choice(len(flat), size=train_size, replace=False)
