@@ -11,7 +11,7 @@ from pathlib import Path
 from mnistlab.errors import MnistlabError
 
 __all__ = ["NotebookCopy", "NotebookRun", "clear_outputs", "copy_course", "exercise_key", "fill_solutions",
-           "find_notebooks", "run_course", "run_notebook"]
+           "find_notebooks", "read_notebook", "run_course", "run_notebook"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,18 @@ class NotebookCopy:
 
     path: Path
     written: bool
+
+
+def read_notebook(path: str | os.PathLike):
+    """A notebook (nbformat 4) from ``path``; a :class:`MnistlabError` naming the file if it cannot be read (the one
+    reader of the course's commands: ``course``, ``copy``, ``site``, ``grade``)."""
+    import nbformat
+
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, not readable: said in one line
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise MnistlabError(f"{path}: not a readable notebook ({type(exc).__name__}: {first})") from None
 
 
 def find_notebooks(folder: str | os.PathLike) -> list[Path]:
@@ -100,12 +112,12 @@ def run_notebook(source: Path, out_dir: Path | None, *, timeout: int = 1800, htm
                             "never over the sources (drop --in-place)")
     start = time.perf_counter()
     try:
-        nb = nbformat.read(source, as_version=4)
+        nb = read_notebook(source)
         if solutions:
             fill_solutions(nb)
     except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, an unknown exercise: this notebook fails
-        return NotebookRun(source, None, None, time.perf_counter() - start,
-                           f"not a readable notebook: {type(exc).__name__}: {exc}"[:300])
+        said = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
+        return NotebookRun(source, None, None, time.perf_counter() - start, said[:300])
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, extra_arguments=["--log-level=ERROR"],
                             resources={"metadata": {"path": str(source.parent)}})
     error = None
@@ -231,7 +243,7 @@ def copy_course(notebooks: str | os.PathLike = "notebooks", dest: str | os.PathL
     never overwritten (delete it for a fresh copy). Returns one :class:`NotebookCopy` per notebook, in order."""
     import nbformat
 
-    from mnistlab.site import read_notebook, unsolve_exercises
+    from mnistlab.site import unsolve_exercises
 
     source, dest = Path(notebooks), Path(dest)
     paths = find_notebooks(source)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mnistlab.course import clear_outputs
+from mnistlab.course import clear_outputs, read_notebook
 from mnistlab.errors import MnistlabError
 
 __all__ = ["Grade", "check_writable", "find_submissions", "grade_notebook", "grade_notebooks", "summary",
@@ -132,15 +132,14 @@ def _first_error(nb) -> str:
 
 def grade_notebook(path: Path, *, time_limit: float = 600, kernel_name: str = "python3") -> Grade:
     """Run one submission in a fresh kernel, in its own folder, within ``time_limit`` seconds, and grade it."""
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     start = time.perf_counter()
     try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is that submission's error
-        return Grade(path, error=f"not a readable notebook: {type(exc).__name__}: {exc}"[:300])
+        nb = read_notebook(path)
+    except MnistlabError as exc:  # an unreadable file is that submission's error
+        return Grade(path, error=str(exc)[:300])
     tokens = _instrument(nb)
     deadline = time.monotonic() + time_limit
     with tempfile.TemporaryDirectory(prefix="mnistlab-grade-") as data:

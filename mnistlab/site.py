@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
 
-from mnistlab.course import exercise_key
+from mnistlab.course import exercise_key, read_notebook
 from mnistlab.errors import MnistlabError
 
 __all__ = ["SiteBuild", "build_site", "front_page", "learners_page", "link_targets", "read_notebook",
@@ -37,17 +37,6 @@ DOCS = ("teachers", "developers")
 MOVED = {"README.md": "index.md", f"README.md#{LEARNERS_SECTION.lower()}": "learners.md"}
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")          # [text](target) and ![alt](target)
 _FENCE = re.compile(r"^(```|~~~)")
-
-
-def read_notebook(path: str | os.PathLike):
-    """A notebook (nbformat 4) from ``path``; a :class:`MnistlabError` naming the file if it cannot be read."""
-    import nbformat
-
-    try:
-        return nbformat.read(path, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook, not readable: said in one line
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise MnistlabError(f"{path}: not a readable notebook ({type(exc).__name__}: {first})") from None
 
 
 def strip_widgets(nb) -> int:
