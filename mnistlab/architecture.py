@@ -9,8 +9,12 @@ is passed in, so importing this module imports no TensorFlow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["Layer", "forward_flops", "layer_flops", "read_layers", "receptive_field"]
 
@@ -27,7 +31,7 @@ class Layer:
     output_shape: tuple | None = None
 
 
-def read_layers(model) -> list[Layer]:
+def read_layers(model: keras.Model) -> list[Layer]:
     """The layers of a Keras model (a Sequential's, in order), each read once as a :class:`Layer`."""
     layers = []
     for layer in model.layers:
@@ -40,7 +44,7 @@ def read_layers(model) -> list[Layer]:
     return layers
 
 
-def layer_flops(model) -> dict[str, int]:
+def layer_flops(model: keras.Model) -> dict[str, int]:
     """Floating-point operations for one image in each convolution and dense layer, by layer name.
 
     Two per multiply-add: a Conv2D costs 2 * OH * OW * K * KH * KW * C, a Dense layer 2 * in * out.
@@ -58,7 +62,7 @@ def layer_flops(model) -> dict[str, int]:
     return flops
 
 
-def forward_flops(model) -> int:
+def forward_flops(model: keras.Model) -> int:
     """Floating-point operations for one image through the model (the sum of :func:`layer_flops`).
 
     A training step costs about three times the forward pass (forward, then the gradients for the
@@ -67,7 +71,7 @@ def forward_flops(model) -> int:
     return sum(layer_flops(model).values())
 
 
-def receptive_field(model, layer: str, row: int, col: int) -> tuple[int, int, int, int]:
+def receptive_field(model: keras.Model, layer: str, row: int, col: int) -> tuple[int, int, int, int]:
     """The input pixels that unit (row, col) of ``layer``'s output can see: (top, left, bottom, right), inclusive.
 
     Walks back from the layer to the input: a k x k convolution at stride s maps rows [a, b] of its

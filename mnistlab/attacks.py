@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mnistlab.inference import predict
 from mnistlab.preprocess import as_digits, model_input
 
+if TYPE_CHECKING:
+    import keras
+
 __all__ = ["EPSILONS", "Adversarial", "adversarial", "input_gradient", "iterated", "smallest_steps"]
 
 
-def input_gradient(model, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def input_gradient(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """d loss / d pixel: the gradient of the cross-entropy of ``labels`` with respect to each input pixel.
 
     ``images`` are (N, 28, 28) floats in [0, 1]; the result has their shape. Imports TensorFlow.
@@ -49,7 +53,7 @@ class Adversarial:
 EPSILONS: tuple[float, ...] = tuple(np.round(np.arange(0.005, 0.3001, 0.005), 3))
 
 
-def adversarial(model, image: np.ndarray, label: int, epsilons: Sequence[float] = EPSILONS) -> Adversarial:
+def adversarial(model: keras.Model, image: np.ndarray, label: int, epsilons: Sequence[float] = EPSILONS) -> Adversarial:
     """The fast gradient sign step (Goodfellow et al., 2015): every pixel moved by ``epsilon`` in the
     direction that raises the loss; the smallest of ``epsilons`` that changes the prediction is kept."""
     image = np.asarray(image, dtype=np.float32).reshape(28, 28)
@@ -62,7 +66,8 @@ def adversarial(model, image: np.ndarray, label: int, epsilons: Sequence[float] 
                        float(epsilons[k]) if len(flipped) else float("nan"), probabilities[k])
 
 
-def smallest_steps(model, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float] = EPSILONS) -> np.ndarray:
+def smallest_steps(model: keras.Model, images: np.ndarray, labels: np.ndarray,
+                   epsilons: Sequence[float] = EPSILONS) -> np.ndarray:
     """For each digit, the smallest of ``epsilons`` whose fast gradient sign step changes its prediction (``inf``:
     none does): :func:`adversarial`'s search for many digits at once, one gradient and one prediction per step.
 
@@ -78,7 +83,7 @@ def smallest_steps(model, images: np.ndarray, labels: np.ndarray, epsilons: Sequ
     return smallest
 
 
-def iterated(model, images: np.ndarray, labels: np.ndarray, epsilon: float, steps: int = 20) -> np.ndarray:
+def iterated(model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilon: float, steps: int = 20) -> np.ndarray:
     """The signed gradient step taken ``steps`` times, each ``epsilon / 8`` long, with every pixel kept within
     ``epsilon`` of its original and within [0, 1] (projected gradient descent, Madry et al., 2018).
 

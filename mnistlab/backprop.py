@@ -16,10 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mnistlab import ops
+
+if TYPE_CHECKING:
+    import keras
+    from numpy.typing import DTypeLike
 
 __all__ = ["SGD", "Adam", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "History", "MaxPool2D", "Network",
            "ReLU", "Sigmoid", "accuracy", "deep_mlp", "from_keras", "gradient_norms", "numerical_gradient",
@@ -36,9 +41,11 @@ class Layer:
         self.params, self.grads = {}, {}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The layer's output for ``x`` (``training``: as while training), keeping what :meth:`backward` needs."""
         raise NotImplementedError
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """The gradient of the loss for the layer's input, from that for its output; fills :attr:`grads`."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -54,11 +61,11 @@ class Conv2D(Layer):
         self.params = {"kernel": kernel, "bias": bias}
         self.stride, self.padding = stride, padding
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         return ops.conv2d(x, self.params["kernel"], self.params["bias"], self.stride, self.padding)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_x, self.grads["kernel"], self.grads["bias"] = ops.conv2d_backward(
             self.x, self.params["kernel"], grad_out, self.stride, self.padding)
         return grad_x
@@ -71,33 +78,33 @@ class MaxPool2D(Layer):
         super().__init__()
         self.size = size
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         return ops.pool2d(x, self.size)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return ops.pool2d_backward(self.x, grad_out, self.size)
 
 
 class ReLU(Layer):
     """max(x, 0): the gradient passes where the input was positive and stops elsewhere."""
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         return ops.relu(x)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return ops.relu_backward(self.x, grad_out)
 
 
 class Sigmoid(Layer):
     """1 / (1 + exp(-x)); its gradient s * (1 - s) is at most 0.25, which is why deep sigmoid stacks vanish."""
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.s = np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)  # stable for large |x|
         return self.s
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * self.s * (1 - self.s)
 
 
@@ -110,13 +117,13 @@ class BatchNorm(Layer):
     through the batch's mean and variance, so it is centred and decorrelated from x-hat.
     """
 
-    def __init__(self, features: int, momentum: float = 0.9, epsilon: float = 1e-3, dtype=np.float32):
+    def __init__(self, features: int, momentum: float = 0.9, epsilon: float = 1e-3, dtype: DTypeLike = np.float32):
         super().__init__()
         self.params = {"gamma": np.ones(features, dtype), "beta": np.zeros(features, dtype)}
         self.moving_mean, self.moving_variance = np.zeros(features, dtype), np.ones(features, dtype)
         self.momentum, self.epsilon = momentum, epsilon
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         axes = tuple(range(x.ndim - 1))
         if training:
             mean, variance = x.mean(axis=axes), x.var(axis=axes)
@@ -128,7 +135,7 @@ class BatchNorm(Layer):
         self.x_hat = (x - mean) * self.inv_std
         return self.params["gamma"] * self.x_hat + self.params["beta"]
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         axes = tuple(range(grad_out.ndim - 1))
         count = grad_out.size // grad_out.shape[-1]
         self.grads["gamma"] = (grad_out * self.x_hat).sum(axis=axes)
@@ -140,11 +147,11 @@ class BatchNorm(Layer):
 class Flatten(Layer):
     """(N, H, W, C) to (N, H*W*C); the gradient is folded back."""
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         return ops.flatten(x)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return ops.flatten_backward(self.x, grad_out)
 
 
@@ -155,11 +162,11 @@ class Dense(Layer):
         super().__init__()
         self.params = {"kernel": kernel, "bias": bias}
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         return ops.dense(x, self.params["kernel"], self.params["bias"])
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         grad_x, self.grads["kernel"], self.grads["bias"] = ops.dense_backward(self.x, self.params["kernel"], grad_out)
         return grad_x
 
@@ -173,14 +180,14 @@ class Dropout(Layer):
             raise ValueError(f"rate: expected 0 <= rate < 1, got {rate!r}")
         self.rate, self.rng = rate, np.random.default_rng(seed)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not training or self.rate == 0:
             self.mask = None
             return x
         self.mask = (self.rng.random(x.shape) >= self.rate).astype(x.dtype) / (1 - self.rate)
         return x * self.mask
 
-    def backward(self, grad_out):
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out if self.mask is None else grad_out * self.mask
 
 
@@ -344,7 +351,7 @@ def gradient_norms(network: Network, x: np.ndarray, labels: np.ndarray) -> np.nd
                      if isinstance(layer, (Conv2D, Dense))])
 
 
-def from_keras(model, seed: int = 0) -> Network:
+def from_keras(model: keras.Model, seed: int = 0) -> Network:
     """A :class:`Network` with a copy of a Keras Sequential model's weights (its softmax moves into the loss).
 
     Conv2D (any stride and padding), MaxPooling2D (2x2, stride 2), Flatten, Dense, Dropout and ReLU or

@@ -11,10 +11,15 @@ import pickle
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mnistlab import cache
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.base import BaseEstimator
 
 __all__ = [
     "REPORT_ACCURACY",
@@ -151,7 +156,7 @@ def compare(models: Mapping, x_train: np.ndarray, y_train: np.ndarray, x_test: n
     return pd.DataFrame(rows).set_index("model")
 
 
-def display_table(table, reference: Mapping[str, float] | None = None):
+def display_table(table: pd.DataFrame, reference: Mapping[str, float] | None = None) -> pd.DataFrame:
     """A :func:`compare` table rounded for reading: accuracy in %, seconds, MB. A table of
     :func:`load_or_compare` that has the validation digits' accuracy shows it as "validation %", and the
     test digits' as "test %".
@@ -177,9 +182,9 @@ def display_table(table, reference: Mapping[str, float] | None = None):
     return out
 
 
-def learning_curve(make_models, sizes: Iterable[int], x_train: np.ndarray, y_train: np.ndarray,
-                   x_test: np.ndarray, y_test: np.ndarray, *, skip: Mapping[str, int] | None = None,
-                   progress: bool = True):
+def learning_curve(make_models: Callable[[], Mapping[str, BaseEstimator]], sizes: Iterable[int], x_train: np.ndarray,
+                   y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
+                   skip: Mapping[str, int] | None = None, progress: bool = True) -> pd.DataFrame:
     """Accuracy and fit time of every model against training-set size, on identical nested subsets.
 
     For each size n the models train on the first n training digits (the same for every model) and
@@ -206,7 +211,7 @@ def _long_table(parts: list):
 
 
 def load_or_curve(sizes: Iterable[int], *, skip: Mapping[str, int] | None = None, seed: int = 42,
-                  progress: bool = True, warn: Callable[[str], None] = cache.warn):
+                  progress: bool = True, warn: Callable[[str], None] = cache.warn) -> pd.DataFrame:
     """:func:`learning_curve` of the report's models, each size through :func:`load_or_compare` (cached).
 
     ``skip`` maps a model name to the largest size to fit it on. A size already fitted (the report's
@@ -230,7 +235,7 @@ def validation_accuracy(models: Mapping, x_val: np.ndarray, y_val: np.ndarray) -
 
 def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, n_components: int = 50,
                     seed: int = 42, exclude: Iterable[str] = (), progress: bool = True,
-                    warn: Callable[[str], None] = cache.warn):
+                    warn: Callable[[str], None] = cache.warn) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The :func:`compare` table of the report's models (or, with ``pca=True``, the PCA pipelines to
     ``n_components`` dimensions) on the first ``train_size`` training digits and the test digits, and
     each model's predictions. ``exclude`` leaves models out by name (a slow fit).

@@ -10,7 +10,12 @@ digit never changes. NumPy and SciPy only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["expected_calibration_error", "fit_temperature", "reliability", "with_temperature"]
 
@@ -24,7 +29,7 @@ def _checked(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
     return probabilities, labels
 
 
-def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15):
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> pd.DataFrame:
     """Predictions binned by confidence into ``bins`` equal-width bins of (0, 1].
 
     A DataFrame, one row per bin: ``low``, ``high``, ``count``, ``confidence`` (mean top probability)

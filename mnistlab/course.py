@@ -7,8 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mnistlab.errors import MnistlabError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 __all__ = ["NotebookCopy", "NotebookRun", "clear_outputs", "copy_course", "exercise_key", "fill_solutions",
            "find_notebooks", "read_notebook", "run_course", "run_notebook"]
@@ -39,7 +43,7 @@ class NotebookCopy:
     written: bool
 
 
-def read_notebook(path: str | os.PathLike):
+def read_notebook(path: str | os.PathLike) -> NotebookNode:
     """A notebook (nbformat 4) from ``path``; a :class:`MnistlabError` naming the file if it cannot be read (the one
     reader of the course's commands: ``course``, ``copy``, ``site``, ``grade``)."""
     import nbformat
@@ -69,14 +73,14 @@ def _error_summary(exc: Exception) -> str:
 _EXERCISE_MARK = "# EXERCISE "
 
 
-def exercise_key(cell) -> str | None:
+def exercise_key(cell: NotebookNode) -> str | None:
     """The key of an exercise cell (a code cell whose first line is ``# EXERCISE 01.2: ...``), else ``None``."""
     if cell.cell_type != "code" or not cell.source.startswith(_EXERCISE_MARK):
         return None
     return cell.source[len(_EXERCISE_MARK):].split(":")[0].split()[0]
 
 
-def fill_solutions(nb) -> list[str]:
+def fill_solutions(nb: NotebookNode) -> list[str]:
     """Replace each exercise cell of a notebook (its first line ``# EXERCISE 01.2...``) by the exercise's
     solution followed by its check; return the keys filled, in order."""
     from mnistlab.exercises import exercise
@@ -207,7 +211,7 @@ def run_course(notebooks: str | os.PathLike = "notebooks", build: str | os.PathL
     return results
 
 
-def clear_outputs(nb) -> None:
+def clear_outputs(nb: NotebookNode) -> None:
     """Clear every code cell's outputs and execution count, and the notebook's widget state, in place; sources and
     cell metadata (nbval's tags) are kept."""
     nb.metadata.pop("widgets", None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from mnistlab.architecture import read_layers, receptive_field
 from mnistlab.photo import DigitImageError, prepare_digit
 from mnistlab.preprocess import model_input
 from mnistlab.render import tile_maps, to_png
+
+if TYPE_CHECKING:
+    import keras
+    from matplotlib.figure import Figure
 
 __all__ = ["PAD", "DrawingPad", "Reading", "rasterize", "read_drawing"]
 
@@ -60,7 +65,7 @@ class Reading:
         return None if self.probabilities is None else int(self.probabilities.argmax())
 
 
-def read_drawing(model, image: np.ndarray) -> Reading:
+def read_drawing(model: keras.Model, image: np.ndarray) -> Reading:
     """Prepare a drawn image as MNIST digits are and run ``model`` on it in NumPy, keeping each layer's output."""
     from mnistlab.forward import forward
 
@@ -98,7 +103,7 @@ class DrawingPad:
     ``latency_ms`` is how long the last reading took, from the stroke's end to the widgets updated.
     """
 
-    def __init__(self, model, *, pen_width: int = 20) -> None:
+    def __init__(self, model: keras.Model, *, pen_width: int = 20) -> None:
         import ipywidgets as w
         from ipycanvas import Canvas
 
@@ -278,7 +283,7 @@ class DrawingPad:
             self.map_images[name].value = to_png(tile_maps(maps, cols=_MAP_COLUMNS), size=_MAP_SIZE)
         self.maps.layout.display = None
 
-    def figure(self):
+    def figure(self) -> Figure:
         """A static matplotlib figure of the pad as it is now: the drawing, the digit as the network sees it, its
         probabilities, and the first convolution's feature maps (for readers of a static copy)."""
         import matplotlib.pyplot as plt

@@ -5,8 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+    import pandas as pd
 
 __all__ = ["Evaluation", "confusion_counts", "evaluate_model", "evaluate_predictions", "pairs_compared"]
 
@@ -62,7 +67,7 @@ class Evaluation:
         """Counts (true digit, predicted digit)."""
         return confusion_counts(self.y_true, self.y_pred, num_classes)
 
-    def confused_pairs(self, n: int = 5):
+    def confused_pairs(self, n: int = 5) -> pd.DataFrame:
         """The ``n`` most frequent mistakes as a table: true digit, predicted digit, count."""
         import pandas as pd
 
@@ -74,7 +79,7 @@ class Evaluation:
         return pd.DataFrame(rows, columns=["true", "predicted", "count"])
 
 
-def pairs_compared(results: Mapping[str, Evaluation], n: int = 6):
+def pairs_compared(results: Mapping[str, Evaluation], n: int = 6) -> pd.DataFrame:
     """Each model's count of every mistake (true digit read as another) that is among the ``n`` most frequent of
     any of them: one column per model, so a 0 means that model never made it. Sorted by the counts, first
     model's first."""
@@ -96,7 +101,8 @@ def evaluate_predictions(y_true: np.ndarray, probabilities: np.ndarray, predict_
     return Evaluation(y_true, probabilities, predict_seconds)
 
 
-def evaluate_model(model, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None) -> Evaluation:
+def evaluate_model(model: keras.Model, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None
+                   ) -> Evaluation:
     """Predict the test digits (default: MNIST's 10,000) with a Keras model, timed."""
     from mnistlab.data import load_mnist
     from mnistlab.inference import predict

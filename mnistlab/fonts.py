@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["printed_digits", "printed_fonts"]
 
@@ -51,7 +55,7 @@ def _render(font_path: Path, digit: int, size: int, angle: float) -> np.ndarray:
 
 
 def printed_digits(sizes: Sequence[int] = (24, 64), angles: Sequence[float] = (-10, 0, 10),
-                   fonts: dict[str, Path] | None = None):
+                   fonts: dict[str, Path] | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """The ten digits printed in each font (default :func:`printed_fonts`) at each point size and angle,
     dark on white, then made MNIST-like by :func:`mnistlab.photo.prepare_digit`.
 

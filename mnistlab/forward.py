@@ -8,11 +8,15 @@ Sequential model made of the layers below (both course models are).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mnistlab import ops
 from mnistlab.architecture import Layer, read_layers
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["SUPPORTED", "forward"]
 
@@ -90,7 +94,8 @@ SUPPORTED = {
 }
 
 
-def forward(model, x: np.ndarray, *, batch_size: int = 2000, keep: bool = False, batch_statistics: bool = False):
+def forward(model: keras.Model, x: np.ndarray, *, batch_size: int = 2000, keep: bool = False,
+            batch_statistics: bool = False) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """The model's output for images ``x`` (N, 28, 28, 1), computed with NumPy layer by layer.
 
     Returns the probabilities (N, classes); with ``keep=True`` also a dict of every layer's output

@@ -6,10 +6,14 @@ The model is passed in, so importing this module imports no TensorFlow.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mnistlab.preprocess import model_input
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["predict", "predictor"]
 
@@ -24,7 +28,7 @@ def predict(model, images: np.ndarray, *, batch_size: int = 2000) -> np.ndarray:
                            for i in range(0, len(x), batch_size)])
 
 
-def predictor(model, batch_size: int = 2000) -> Callable[[np.ndarray], np.ndarray]:
+def predictor(model: keras.Model, batch_size: int = 2000) -> Callable[[np.ndarray], np.ndarray]:
     """``images -> probabilities`` for a Keras model (:func:`predict`), for code that takes any predicting
     function (:func:`mnistlab.robustness.sweep`, the transform explorer)."""
 

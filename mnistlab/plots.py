@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "confidence_histogram",
@@ -31,7 +37,7 @@ def _axes(ax=None):
     return ax if ax is not None else plt.subplots()[1]
 
 
-def digit(image: np.ndarray, *, title: str | None = None, ax=None, annotate: bool = False):
+def digit(image: np.ndarray, *, title: str | None = None, ax: Axes | None = None, annotate: bool = False) -> Axes:
     """Show one (H, W) image in gray: uint8 on 0-255, floats within [0, 1] on 0-1 (a dim digit looks dim), other
     values stretched to their range; with ``annotate=True`` each pixel's value is written on it."""
     ax = _axes(ax)
@@ -51,7 +57,7 @@ def digit(image: np.ndarray, *, title: str | None = None, ax=None, annotate: boo
     return ax
 
 
-def feature_map(fmap: np.ndarray, *, title: str | None = None, ax=None):
+def feature_map(fmap: np.ndarray, *, title: str | None = None, ax: Axes | None = None) -> Axes:
     """A convolution output: blue < 0 < red (0 white) when it has negative values, else gray."""
     ax = _axes(ax)
     fmap = np.asarray(fmap)
@@ -68,7 +74,7 @@ def feature_map(fmap: np.ndarray, *, title: str | None = None, ax=None):
 
 
 def digit_grid(images: np.ndarray, labels: Sequence | None = None, *, rows: int = 2, cols: int = 8,
-               titles: Sequence[str] | None = None, fig=None):
+               titles: Sequence[str] | None = None, fig: Figure | None = None) -> Figure:
     """A grid of the first ``rows * cols`` images, titled with their labels (or ``titles``)."""
     import matplotlib.pyplot as plt
 
@@ -84,7 +90,7 @@ def digit_grid(images: np.ndarray, labels: Sequence | None = None, *, rows: int 
     return fig
 
 
-def label_counts(labels: np.ndarray, *, ax=None, title: str | None = None):
+def label_counts(labels: np.ndarray, *, ax: Axes | None = None, title: str | None = None) -> Axes:
     """A bar chart of how many examples each digit 0-9 has, with the count on each bar."""
     ax = _axes(ax)
     counts = np.bincount(np.asarray(labels), minlength=10)
@@ -98,7 +104,7 @@ def label_counts(labels: np.ndarray, *, ax=None, title: str | None = None):
     return ax
 
 
-def pixel_histogram(images: np.ndarray, *, ax=None, log: bool = True):
+def pixel_histogram(images: np.ndarray, *, ax: Axes | None = None, log: bool = True) -> Axes:
     """The histogram of all pixel intensities 0..255 (log scale: the background dominates)."""
     ax = _axes(ax)
     counts = np.bincount(np.asarray(images, dtype=np.uint8).ravel(), minlength=256)
@@ -111,7 +117,7 @@ def pixel_histogram(images: np.ndarray, *, ax=None, log: bool = True):
     return ax
 
 
-def mean_digits(images: np.ndarray, labels: np.ndarray, *, fig=None):
+def mean_digits(images: np.ndarray, labels: np.ndarray, *, fig: Figure | None = None) -> Figure:
     """The mean image of each digit 0-9, side by side."""
     import matplotlib.pyplot as plt
 
@@ -122,8 +128,8 @@ def mean_digits(images: np.ndarray, labels: np.ndarray, *, fig=None):
     return fig
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, ax=None, title: str | None = None,
-                     num_classes: int = 10):
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, ax: Axes | None = None, title: str | None = None,
+                     num_classes: int = 10) -> Axes:
     """A heatmap of counts: row = true digit, column = predicted digit; the diagonal is correct."""
     import seaborn as sns
 
@@ -142,7 +148,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, *, ax=None, title: 
 
 
 def mistakes(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, *, rows: int = 2, cols: int = 8,
-             confidence: np.ndarray | None = None, fig=None):
+             confidence: np.ndarray | None = None, fig: Figure | None = None) -> Figure:
     """A grid of the first misclassified digits, titled "true -> predicted" (and the confidence)."""
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[: rows * cols]
     titles = [f"{y_true[i]} -> {y_pred[i]}" + ("" if confidence is None else f" ({confidence[i]:.0%})")
@@ -150,7 +156,8 @@ def mistakes(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, *, rows
     return digit_grid(images[wrong], rows=rows, cols=cols, titles=titles, fig=fig)
 
 
-def learning_curve(table, *, axes=None, reference: dict | None = None):
+def learning_curve(table: pd.DataFrame, *, axes: Sequence[Axes] | np.ndarray | None = None,
+                   reference: dict | None = None) -> Sequence[Axes] | np.ndarray:
     """Test accuracy and fit time against training-set size, one line per model (log-scale sizes).
 
     ``table`` has columns model, train digits, accuracy, fit_s (as from
@@ -180,7 +187,8 @@ def learning_curve(table, *, axes=None, reference: dict | None = None):
     return axes
 
 
-def training_curves(history: dict, *, axes=None, title: str | None = None):
+def training_curves(history: dict, *, axes: Sequence[Axes] | np.ndarray | None = None,
+                    title: str | None = None) -> Sequence[Axes] | np.ndarray:
     """Accuracy and loss per epoch, training and (when present) validation, side by side."""
     import matplotlib.pyplot as plt
 
@@ -200,8 +208,8 @@ def training_curves(history: dict, *, axes=None, title: str | None = None):
     return axes
 
 
-def loss_curves(curves: dict[str, Sequence[float]], *, ax=None, xlabel: str = "training step",
-                log: bool = False):
+def loss_curves(curves: dict[str, Sequence[float]], *, ax: Axes | None = None, xlabel: str = "training step",
+                log: bool = False) -> Axes:
     """One line per named sequence of losses (or gradient norms), against the step (or the layer)."""
     ax = _axes(ax)
     for name, values in curves.items():
@@ -215,7 +223,7 @@ def loss_curves(curves: dict[str, Sequence[float]], *, ax=None, xlabel: str = "t
     return ax
 
 
-def filters(kernels: np.ndarray, *, cols: int = 8, fig=None):
+def filters(kernels: np.ndarray, *, cols: int = 8, fig: Figure | None = None) -> Figure:
     """A grid of a first layer's learned 3x3 kernels (KH, KW, 1, K), blue < 0 < red."""
     import matplotlib.pyplot as plt
 
@@ -231,7 +239,8 @@ def filters(kernels: np.ndarray, *, cols: int = 8, fig=None):
     return fig
 
 
-def confidence_histogram(confidence: np.ndarray, correct: np.ndarray, *, ax=None, bins: int = 20):
+def confidence_histogram(confidence: np.ndarray, correct: np.ndarray, *, ax: Axes | None = None,
+                         bins: int = 20) -> Axes:
     """How sure the model was, for right and for wrong answers (each normalised to its own total)."""
     ax = _axes(ax)
     edges = np.linspace(0, 1, bins + 1)
@@ -245,7 +254,7 @@ def confidence_histogram(confidence: np.ndarray, correct: np.ndarray, *, ax=None
     return ax
 
 
-def robustness_curves(tables: dict, *, fig=None, cols: int = 4):
+def robustness_curves(tables: dict, *, fig: Figure | None = None, cols: int = 4) -> Figure:
     """Accuracy against each transform's strength, one panel per transform, one line per model.
 
     ``tables`` maps a model's name to its :attr:`mnistlab.robustness.Sweep.table`.
@@ -272,7 +281,7 @@ def robustness_curves(tables: dict, *, fig=None, cols: int = 4):
     return fig
 
 
-def reliability_diagram(tables: dict, *, ax=None):
+def reliability_diagram(tables: dict, *, ax: Axes | None = None) -> Axes:
     """Accuracy against confidence per bin (:func:`mnistlab.calibration.reliability`), one line per table;
     the diagonal is a calibrated model. ``tables`` maps a label (say, with its ECE) to a reliability table."""
     ax = _axes(ax)

@@ -14,8 +14,12 @@ import dataclasses
 import numbers
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from mnistlab.errors import MnistlabError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEFAULTS", "DEFAULT_MODEL", "RECIPES", "REPORT_PROTOCOL", "VALIDATION_DIGITS", "ConfigError", "Recipe",
            "TrainConfig", "tried"]
@@ -89,7 +93,7 @@ BUILDER_FUNCTIONS = {"sturdy_cnn": ("sturdy_cnn", "course_cnn", "DigitAugmentati
 DEFAULT_MODEL = "robust"
 
 
-def tried():
+def tried() -> pd.DataFrame:
     """The recipes tried on the way to the best one, as ``benchmarks/bench_cnn.py`` last measured them.
 
     A pandas table, one row per recipe (the best, then one change each from it): parameters, forward MFLOP,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from mnistlab import cache
 from mnistlab.inference import predictor
 from mnistlab.preprocess import as_digits
 from mnistlab.transforms import TRANSFORMS, transformed
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["HEADLINE", "Sweep", "accuracy_under", "headline", "load_or_headline", "load_or_sweep", "sweep"]
 
@@ -136,7 +140,7 @@ def _key(kind: str, model, images: np.ndarray, labels: np.ndarray, **settings) -
     return f"robustness-{kind}-{model.name}-n{len(images)}-{cache.digest(identity)}"
 
 
-def load_or_headline(model, images: np.ndarray, labels: np.ndarray, *,
+def load_or_headline(model: keras.Model, images: np.ndarray, labels: np.ndarray, *,
                      warn: Callable[[str], None] = cache.warn) -> dict[str, float]:
     """:func:`headline` of a Keras model, computed once and kept in the user's cache (:mod:`mnistlab.cache`).
 
@@ -156,7 +160,7 @@ def load_or_headline(model, images: np.ndarray, labels: np.ndarray, *,
                                  write=lambda scores: ({"scores": scores}, {}), required={"scores": dict}, log=warn)
 
 
-def load_or_sweep(model, images: np.ndarray, labels: np.ndarray, names: Iterable[str] | None = None, *,
+def load_or_sweep(model: keras.Model, images: np.ndarray, labels: np.ndarray, names: Iterable[str] | None = None, *,
                   warn: Callable[[str], None] = cache.warn) -> Sweep:
     """:func:`sweep` of a Keras model, computed once and kept in the user's cache like
     :func:`load_or_headline`."""

@@ -5,9 +5,16 @@ from __future__ import annotations
 import os
 import random
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from tqdm import tqdm
 
 __all__ = ["THREADS_ENV", "RunConfig", "configure", "cpu_name", "default_threads", "import_tensorflow",
            "progress_bar"]
@@ -94,7 +101,7 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def import_tensorflow():
+def import_tensorflow() -> ModuleType:
     """Import and return ``tensorflow`` without the log lines its C++ core writes to stderr.
 
     TensorFlow 2.21 writes its start-up lines (oneDNN, CUDA probing) before its log level applies, so
@@ -155,7 +162,7 @@ def _configure_plots() -> None:
     })
 
 
-def progress_bar(iterable, *, enabled: bool = True, **kwargs):
+def progress_bar(iterable: Iterable, *, enabled: bool = True, **kwargs: Any) -> tqdm:
     """A tqdm progress bar over ``iterable``: a widget in a notebook, a line in a terminal.
 
     It is hidden when ``enabled`` is false, when ``TQDM_DISABLE`` is set to a true value (which tqdm's

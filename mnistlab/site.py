@@ -19,9 +19,16 @@ import time
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from mnistlab.course import exercise_key, read_notebook
 from mnistlab.errors import MnistlabError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from nbformat import NotebookNode
+    from sphinx.application import Sphinx
 
 __all__ = ["SiteBuild", "build_site", "front_page", "learners_page", "link_targets", "read_notebook",
            "readme_sections", "rewrite_links", "strip_widgets", "unsolve_exercises"]
@@ -39,7 +46,7 @@ _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")          # [text](target) a
 _FENCE = re.compile(r"^(```|~~~)")
 
 
-def strip_widgets(nb) -> int:
+def strip_widgets(nb: NotebookNode) -> int:
     """Remove the notebook's widget state and its widgets' view outputs, in place; return how many outputs went.
 
     A widget's output holds only a reference into the state (and a text repr like ``VBox(...)``); on a
@@ -56,7 +63,7 @@ def strip_widgets(nb) -> int:
     return removed
 
 
-def unsolve_exercises(nb) -> list[str]:
+def unsolve_exercises(nb: NotebookNode) -> list[str]:
     """Put every exercise cell (first line ``# EXERCISE 01.2: ...``) back to its unsolved form, in place, and
     clear the outputs of those that were not; return the keys changed. The site never shows a solution, even
     when built from a solved copy (``mnistlab course --solutions`` writes those)."""
@@ -287,7 +294,7 @@ def _prepare_out(out: Path) -> None:
 
 
 def build_site(notebooks: str | os.PathLike = "notebooks", out: str | os.PathLike = "build/site", *,
-               log=print) -> SiteBuild:
+               log: Callable[[str], None] = print) -> SiteBuild:
     """Build the course's website into ``out`` from ``notebooks`` (read, never written) and, from the folder
     above it, README.md (the front page and the learners' page) and ``docs/`` (the teachers' and developers'
     pages). Any other Markdown page of the repository they link to (BENCHMARKS.md...) is a page too, and the
@@ -354,7 +361,7 @@ def _sphinx(src: Path, html: Path, doctrees: Path) -> list[str]:
     return [line.replace(prefix, "") for line in warnings.getvalue().splitlines() if line.strip()]
 
 
-def setup(app) -> dict:
+def setup(app: Sphinx) -> dict:
     """Sphinx's hook for this module as an extension (:data:`SPHINX_CONFIG` names it): math (``$$...$$`` in the
     notebooks) is written as MathML by latex2mathml when the site is built. Browsers show MathML natively, so
     the pages load no script from the internet (Sphinx's MathJax would)."""

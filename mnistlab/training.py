@@ -16,6 +16,7 @@ import dataclasses
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,20 +74,20 @@ class EpochLines(keras.callbacks.Callback):
     Also keeps the seconds ``fit`` spent in its epochs, in :attr:`seconds`.
     """
 
-    def __init__(self, print_fn=print, epochs: int | None = None) -> None:
+    def __init__(self, print_fn: Callable[[str], None] = print, epochs: int | None = None) -> None:
         super().__init__()
         self.print_fn, self.seconds, self.epochs = print_fn, 0.0, epochs
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.fit_start = time.perf_counter()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         self.seconds += time.perf_counter() - self.fit_start
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.start = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         epochs = self.epochs or self.params.get("epochs") or "?"
         val = f"  validation accuracy {100 * logs['val_accuracy']:6.2f}%" if "val_accuracy" in logs else ""
@@ -146,7 +147,7 @@ def seeded(seed: int):
         yield
 
 
-def build(config: TrainConfig, *, steps_per_execution: int = STEPS_PER_EXECUTION):
+def build(config: TrainConfig, *, steps_per_execution: int = STEPS_PER_EXECUTION) -> keras.Model:
     """A fresh, compiled model for a config, its weights seeded by ``config.seed`` (see :func:`seeded`)."""
     with seeded(config.seed):
         return _compiled(config, steps_per_execution)
@@ -168,7 +169,7 @@ def _compiled(config: TrainConfig, steps_per_execution: int):
     return model
 
 
-def compiled_setup(model) -> str:
+def compiled_setup(model: keras.Model) -> str:
     """What makes a compiled model the one it is, as text: its layers, optimiser and loss (not its weights)."""
     loss = model.loss if isinstance(model.loss, str) else keras.losses.serialize(model.loss)
     optimizer = keras.optimizers.serialize(model.optimizer)
@@ -177,7 +178,7 @@ def compiled_setup(model) -> str:
                       default=str)
 
 
-def is_recipe(config: TrainConfig, model) -> bool:
+def is_recipe(config: TrainConfig, model: keras.Model) -> bool:
     """Whether ``model`` is built and compiled exactly as ``config``'s recipe builds it (weights aside).
 
     Building the reference draws no random number the caller will see: Python's and NumPy's generators
@@ -281,8 +282,8 @@ def _through_cache(config: TrainConfig, compute, *, refresh: bool = False, progr
                                  refresh=refresh, log=warn, waiting=waiting, saved=_saved)
 
 
-def cached(config: TrainConfig, model=None, *, progress: bool = True, print_fn=print,
-           warn=cache.warn) -> Trained | None:
+def cached(config: TrainConfig, model: keras.Model | None = None, *, progress: bool = True,
+           print_fn: Callable[[str], None] = print, warn: Callable[[str], None] = cache.warn) -> Trained | None:
     """The cached trained model for a config (loaded in Keras' safe mode), or ``None`` if there is none.
 
     With ``model`` (one the caller built and compiled, for instance in a notebook): ``None`` unless it is
@@ -297,7 +298,8 @@ def cached(config: TrainConfig, model=None, *, progress: bool = True, print_fn=p
                        matches={"config": dataclasses.asdict(config)}, log=warn)
 
 
-def score_and_cache(config: TrainConfig, model, history: dict, seconds: float, *, print_fn=print) -> Trained:
+def score_and_cache(config: TrainConfig, model: keras.Model, history: dict, seconds: float, *,
+                    print_fn: Callable[[str], None] = print) -> Trained:
     """A model trained for ``config`` outside :func:`train` (a notebook's own ``fit``), scored on the test digits and
     cached.
 
@@ -317,7 +319,8 @@ def score_and_cache(config: TrainConfig, model, history: dict, seconds: float, *
     return trained
 
 
-def from_shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=cache.warn) -> Trained | None:
+def from_shipped(config: TrainConfig, *, progress: bool = True, print_fn: Callable[[str], None] = print,
+                 warn: Callable[[str], None] = cache.warn) -> Trained | None:
     """The model built from the weights the course ships for ``config`` (:mod:`mnistlab.pretrained`).
 
     ``None`` if none are shipped for this config, if ``$MNISTLAB_PRETRAINED`` is 0, or if they were
@@ -357,15 +360,16 @@ def from_shipped(config: TrainConfig, *, progress: bool = True, print_fn=print, 
                    from_cache=True)
 
 
-def load(config: TrainConfig, *, progress: bool = True, print_fn=print, warn=cache.warn) -> Trained | None:
+def load(config: TrainConfig, *, progress: bool = True, print_fn: Callable[[str], None] = print,
+         warn: Callable[[str], None] = cache.warn) -> Trained | None:
     """The trained model for a config without training: the cached one, else the one the course ships (then
     cached); ``None`` if there is neither."""
     return _through_cache(config, lambda: from_shipped(config, progress=progress, print_fn=print_fn, warn=warn),
                           progress=progress, print_fn=print_fn, warn=warn)
 
 
-def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True, print_fn=print,
-                  warn=cache.warn) -> Trained:
+def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool = True,
+                  print_fn: Callable[[str], None] = print, warn: Callable[[str], None] = cache.warn) -> Trained:
     """The cached model for a config if there is one (see :func:`cached`), else the weights the course ships
     for it (see :func:`from_shipped`), else train it; the last two are cached. ``retrain`` trains in any case.
 
@@ -384,7 +388,7 @@ def load_or_train(config: TrainConfig, *, retrain: bool = False, progress: bool 
     return _through_cache(config, compute, refresh=retrain, progress=progress, print_fn=print_fn, warn=warn)
 
 
-def course_model(progress: bool = True):
+def course_model(progress: bool = True) -> keras.Model:
     """The Keras model the drawing pad reads digits with: the course's default CNN (:data:`DEFAULT_MODEL`, the
     robust one; :func:`load`: cached or shipped); failing both, the quick one (trained now if needed, with
     progress: seconds, not minutes)."""
