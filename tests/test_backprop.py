@@ -145,38 +145,141 @@ def test_cross_entropy_backward_is_p_minus_y_over_the_batch():
     np.testing.assert_allclose(grad, (ops.softmax(logits) - np.eye(3)[[0, 2]]) / 2)
 
 
-@pytest.mark.parametrize("shape", [(32, 7), (4, 5, 5, 3)])
-def test_batch_norm_and_sigmoid_backward_match_keras(shape):
-    """BatchNorm in training mode (the batch's statistics) and Sigmoid, against Keras' layers under a GradientTape."""
+def batch_norm_case(seed: int) -> dict:
+    """A random BatchNorm case: a rank 2-4 input whose batch is 1, 2, 3, 5 or 8 (every rank meets every batch
+    size over 15 seeds), random gamma, beta and starting moving statistics, one of four momenta and four epsilons,
+    and 1-3 training batches (the moving averages compound over them)."""
+    rng = np.random.default_rng(seed)
+    rank, batch = 2 + seed % 3, (1, 2, 3, 5, 8)[seed % 5]
+    shape = (batch, *(int(d) for d in rng.integers(1, 6, rank - 2)), int(rng.integers(1, 7)))
+    features = shape[-1]
+
+    def batch_of(size: int) -> np.ndarray:  # each feature its own spread and offset
+        spread, offset = rng.uniform(0.1, 4, features), rng.uniform(-3, 3, features)
+        return (rng.standard_normal((size, *shape[1:])) * spread + offset).astype(np.float32)
+
+    return {"xs": [batch_of(batch) for _ in range(int(rng.integers(1, 4)))],
+            "grad_out": rng.standard_normal(shape).astype(np.float32),
+            "later": batch_of(int(rng.integers(1, 6))),  # predicted with the moving statistics
+            "weights": [rng.uniform(-2, 2, features).astype(np.float32),  # gamma, beta (Keras' get_weights order)
+                        rng.uniform(-2, 2, features).astype(np.float32),
+                        rng.uniform(-1, 1, features).astype(np.float32),  # moving mean and variance
+                        rng.uniform(0.2, 3, features).astype(np.float32)],
+            "momentum": f32((0.9, 0.99, 0.5, 0.0)[seed % 4]),
+            "epsilon": f32((1e-3, 1e-5, 0.1, 0.5)[seed // 4 % 4])}
+
+
+def assert_close(ours: np.ndarray, theirs, what: str, tolerance: float = 1e-4) -> None:
+    """Equal to Keras' within ``tolerance``, relative to the larger of 1 and Keras' largest value (float32 sums)."""
+    theirs = np.asarray(theirs)
+    assert np.shape(ours) == theirs.shape, what
+    np.testing.assert_allclose(ours, theirs, rtol=tolerance, atol=tolerance * max(1.0, float(np.abs(theirs).max())),
+                               err_msg=what)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_batch_norm_matches_keras_in_training_and_inference(seed):
+    """BatchNorm against Keras' BatchNormalization with the same weights and statistics: each training batch's
+    output and moving statistics, the last batch's gradients (input, gamma, beta) under a GradientTape, then
+    prediction from the moving statistics."""
     tf = import_tensorflow()
-    rng = np.random.default_rng(sum(shape))
-    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
-    grad_out = rng.standard_normal(shape).astype(np.float32)
-    ours = backprop.BatchNorm(shape[-1])
-    ours.params["gamma"] = rng.standard_normal(shape[-1]).astype(np.float32)
-    theirs = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)
-    theirs.build(shape)
-    theirs.gamma.assign(ours.params["gamma"])
+    case = batch_norm_case(seed)
+    gamma, beta, moving_mean, moving_variance = case["weights"]
+    ours = backprop.BatchNorm(len(gamma), momentum=case["momentum"], epsilon=case["epsilon"])
+    ours.params = {"gamma": gamma.copy(), "beta": beta.copy()}
+    ours.moving_mean, ours.moving_variance = moving_mean.copy(), moving_variance.copy()
+    theirs = keras.layers.BatchNormalization(momentum=case["momentum"], epsilon=case["epsilon"])
+    theirs.build(case["xs"][0].shape)
+    theirs.set_weights(case["weights"])
+    *earlier, x = case["xs"]
+    for step, batch in enumerate(earlier):
+        assert_close(ours.forward(batch, training=True), theirs(batch, training=True), f"training output {step}")
     variable = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(variable)
         y = theirs(variable, training=True)
-        loss = tf.reduce_sum(y * grad_out)
+        loss = tf.reduce_sum(y * case["grad_out"])
     grad_x, grad_gamma, grad_beta = tape.gradient(loss, [variable, theirs.gamma, theirs.beta])
-    np.testing.assert_allclose(ours.forward(x, training=True), y.numpy(), atol=1e-5)
-    np.testing.assert_allclose(ours.backward(grad_out), grad_x.numpy(), atol=1e-4)
-    np.testing.assert_allclose(ours.grads["gamma"], grad_gamma.numpy(), atol=1e-4, rtol=1e-5)
-    np.testing.assert_allclose(ours.grads["beta"], grad_beta.numpy(), atol=1e-4, rtol=1e-5)
-    np.testing.assert_allclose(ours.moving_mean, theirs.moving_mean.numpy(), atol=1e-5)
-    np.testing.assert_allclose(ours.moving_variance, theirs.moving_variance.numpy(), atol=1e-4)
-    np.testing.assert_allclose(ours.forward(x), theirs(x, training=False).numpy(), atol=1e-4)
-    sigmoid = backprop.Sigmoid()
+    assert_close(ours.forward(x, training=True), y, "training output")
+    assert_close(ours.backward(case["grad_out"]), grad_x, "grad x", 1e-3)
+    assert_close(ours.grads["gamma"], grad_gamma, "grad gamma")
+    assert_close(ours.grads["beta"], grad_beta, "grad beta")
+    for _ in range(2):  # predicting leaves the moving statistics as they are
+        assert_close(ours.moving_mean, theirs.moving_mean, "moving mean", 1e-5)
+        assert_close(ours.moving_variance, theirs.moving_variance, "moving variance", 1e-5)
+        assert_close(ours.forward(case["later"]), theirs(case["later"], training=False), "inference output")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sigmoid_matches_keras_forward_and_backward(seed):
+    """Sigmoid against Keras' sigmoid and its GradientTape gradient, on random shapes of rank 1-4 with values out
+    to +-60 (where it saturates), in float32 and float64 (kept)."""
+    tf = import_tensorflow()
+    rng = np.random.default_rng(100 + seed)
+    shape = tuple(int(d) for d in rng.integers(1, 7, 1 + seed % 4))
+    dtype = (np.float32, np.float64)[seed % 2]
+    x = (rng.standard_normal(shape) * rng.choice([1, 5, 20])).astype(dtype)
+    x.flat[0] = (60, -60)[seed // 2 % 2]
+    grad_out = rng.standard_normal(shape).astype(dtype)
+    variable = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(variable)
-        loss = tf.reduce_sum(tf.sigmoid(variable) * grad_out)
-    np.testing.assert_allclose(sigmoid.forward(x), tf.sigmoid(x).numpy(), atol=1e-6)
-    np.testing.assert_allclose(sigmoid.backward(grad_out), tape.gradient(loss, variable).numpy(), atol=1e-6)
+        y = keras.activations.sigmoid(variable)
+        loss = tf.reduce_sum(y * grad_out)
+    sigmoid = backprop.Sigmoid()
+    forward = sigmoid.forward(x, training=True)
+    assert forward.dtype == dtype
+    np.testing.assert_allclose(forward, y.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(sigmoid.backward(grad_out), tape.gradient(loss, variable).numpy(), rtol=1e-5,
+                               atol=1e-7)
 
+
+class Weights(backprop.Layer):
+    """A layer that is only weights: the optimisers read each layer's ``params`` and ``grads``, set here by hand."""
+
+    def __init__(self, params: dict[str, np.ndarray]):
+        super().__init__()
+        self.params = params
+
+
+OPTIMIZER_CASES = [
+    ("sgd", {"learning_rate": 0.05, "momentum": 0.0}),
+    ("sgd", {"learning_rate": 0.1, "momentum": 0.9}),
+    ("sgd", {"learning_rate": 0.01, "momentum": 0.5}),
+    ("sgd", {"learning_rate": 0.3, "momentum": 0.99}),
+    ("adam", {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+    ("adam", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}),
+    ("adam", {"learning_rate": 0.1, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 0.1}),
+]
+
+
+@pytest.mark.parametrize(("case", "kind", "settings"), [(i, *case) for i, case in enumerate(OPTIMIZER_CASES)],
+                         ids=[f"{kind}-{'-'.join(map(str, s.values()))}" for kind, s in OPTIMIZER_CASES])
+def test_sgd_with_momentum_and_adam_step_as_keras_optimizers(case, kind, settings):
+    """Six steps of our SGD (with and without momentum) or Adam and of Keras' on the same random weights (two
+    layers, four arrays of random shapes) and the same random gradients, whose sizes differ from array to array and
+    step to step (1e-4 to 10, so Adam's epsilon counts): every weight has moved as far after every step."""
+    rng = np.random.default_rng(case)
+    settings = {name: f32(value) for name, value in settings.items()}  # Keras keeps them in float32
+    shapes = [tuple(int(d) for d in rng.integers(1, 5, rank)) for rank in (4, 1, 2, 1)]
+    start = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    layers = [Weights({"kernel": start[0].copy(), "bias": start[1].copy()}),
+              Weights({"kernel": start[2].copy(), "bias": start[3].copy()})]
+    net = backprop.Network(layers)
+    variables = [keras.Variable(w.copy()) for w in start]
+    ours = (backprop.SGD if kind == "sgd" else backprop.Adam)(**settings)
+    theirs = (keras.optimizers.SGD if kind == "sgd" else keras.optimizers.Adam)(**settings)
+    for step in range(6):
+        grads = [(rng.standard_normal(shape) * 10 ** rng.uniform(-4, 1)).astype(np.float32) for shape in shapes]
+        for layer, pair in zip(layers, (grads[:2], grads[2:]), strict=True):
+            layer.grads = dict(zip(("kernel", "bias"), pair, strict=True))
+        ours.step(net)
+        theirs.apply_gradients(zip(grads, variables, strict=True))
+        for i, (w, v, w0) in enumerate(zip(net.weights(), variables, start, strict=True)):
+            assert w.dtype == np.float32
+            # how far each moved it, to 1e-5 relative or a few float32 steps of weights of size 1-4
+            np.testing.assert_allclose(w - w0, np.asarray(v) - w0, rtol=1e-5, atol=2e-6,
+                                       err_msg=f"step {step + 1}, weight {i}")
 
 def test_a_deep_sigmoid_stack_vanishes_and_batch_norm_restores_the_gradient(digits):
     x, y = digits[0][:256], digits[1][:256]

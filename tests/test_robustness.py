@@ -51,10 +51,19 @@ def test_rotate_turns_counter_clockwise_about_the_centre():
     np.testing.assert_allclose(transforms.rotate(above, 360), above, atol=1e-5)
 
 
-def test_rotate_keeps_uint8_digits_in_range():
-    digits = np.random.default_rng(1).integers(0, 256, (2, 28, 28), dtype=np.uint8)
-    turned = transforms.rotate(digits, 20)
-    assert turned.dtype == np.uint8 and turned.shape == digits.shape and turned.max() <= 255
+@pytest.mark.parametrize("degrees", [20, -33.5, 71, 137])
+@pytest.mark.parametrize("shape", [(3, 28, 28), (2, 28, 28, 1)])
+def test_rotate_of_uint8_digits_is_the_float_rotation_rounded_and_clipped(degrees, shape):
+    """uint8 digits turn as the same digits as floats do, then each pixel is rounded to the nearest whole value
+    (not cut down) and clipped to 0-255."""
+    digits = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    digits[0, 8:20, 8:20] = 255  # saturated ink, where the turned values stay near 255
+    turned = transforms.rotate(digits, degrees)
+    as_floats = transforms.rotate(digits.astype(np.float32), degrees)
+    assert turned.dtype == np.uint8 and turned.shape == digits.shape and as_floats.dtype == np.float32
+    np.testing.assert_array_equal(turned, np.clip(np.rint(as_floats), 0, 255).astype(np.uint8))
+    assert (np.rint(as_floats) != np.floor(as_floats)).mean() > 0.1  # rounding, not truncation, matters here
+    assert not np.array_equal(turned, digits)
 
 
 def test_accuracy_under_scores_the_transformed_digits():
@@ -116,8 +125,26 @@ def test_noise_is_seeded_clipped_and_of_the_asked_size():
     np.testing.assert_array_equal(noisy, transforms.noise(blank, 0.1, seed=3))
     assert not np.array_equal(noisy, transforms.noise(blank, 0.1, seed=4))
     assert abs(float((noisy - 0.5).std()) - 0.1) < 0.005
-    assert transforms.noise(bar(), 3.0).max() <= 255 and transforms.noise(bar(), 3.0).min() >= 0
     np.testing.assert_array_equal(transforms.noise(bar(), 0.0), bar())
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize(("sigma", "seed"), [(0.1, 0), (0.5, 7), (3.0, 11)])
+def test_noise_saturates_full_ink_and_empty_paper_instead_of_wrapping(dtype, sigma, seed):
+    """The same seed adds the same noise to a bar and to its inverse: where that noise is positive it brightens the
+    inverse's paper and the bar's full ink stays full; where it is negative it darkens the inverse's ink and the
+    bar's paper stays 0 (no uint8 wrap-around, no float above 1 or below 0)."""
+    full = 255 if dtype == np.uint8 else 1.0
+    image, inverse = bar(dtype=dtype), full - bar(dtype=dtype)
+    noisy, noisy_inverse = transforms.noise(image, sigma, seed=seed), transforms.noise(inverse, sigma, seed=seed)
+    assert noisy.dtype == noisy_inverse.dtype == dtype
+    ink = image == full
+    brightened = noisy_inverse > 0  # positive noise, where the inverse had paper (the bar's ink)
+    darkened = noisy < full  # negative noise, where the bar had ink: the inverse's paper stayed 0 beneath it
+    assert (ink & brightened).sum() > 5 and (~ink & (noisy_inverse < full)).sum() > 100
+    np.testing.assert_array_equal(noisy[ink & brightened], full)
+    np.testing.assert_array_equal(noisy[~ink & (noisy_inverse < full)], 0)
+    np.testing.assert_array_equal(noisy_inverse[ink & darkened], 0)
 
 
 def test_blur_keeps_the_ink_and_spreads_it():

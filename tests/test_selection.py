@@ -38,12 +38,42 @@ def test_bad_arguments_are_named(kwargs, match):
         selection_bias(right, right, **kwargs)
 
 
-def test_knn_tries_marks_each_held_out_digit():
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (300, 28, 28), dtype=np.uint8)
-    y = rng.integers(0, 10, 300)
-    val, test = knn_tries(x, y, [(x[:40], y[:40]), (x[40:70], y[40:70])], tries=4, train_size=300, ks=(1,))
-    assert val.shape == (4, 40) and test.shape == (4, 30) and val.dtype == bool
-    assert val.all() and test.all()  # 1-NN on its own training digits (all 300 drawn) is always right
+def noisy_digits(rng: np.random.Generator, prototypes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` uint8 "digits": a random class's prototype under heavy noise, so k-NN is right about half the time."""
+    labels = rng.integers(0, len(prototypes), n)
+    images = prototypes[labels] + rng.normal(0, 90, (n, 28, 28))
+    return np.clip(np.rint(images), 0, 255).astype(np.uint8), labels
+
+
+@pytest.mark.parametrize(("seed", "train_size", "ks"), [(0, 60, (1,)), (5, 90, (1, 3)), (11, 150, (1, 3, 5, 7))])
+def test_knn_tries_marks_each_held_out_digit_as_scikit_learn_does(seed, train_size, ks):
+    """Each try against scikit-learn's KNeighborsClassifier fitted on the same seeded rows of the pool (drawn as
+    knn_tries documents: one ``rng.choice`` without replacement per try, from ``default_rng(seed)``), with the try's
+    k, predicting digits outside the pool; the tries must differ, and be neither all right nor all wrong."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(100 + seed)
+    prototypes = rng.uniform(40, 215, (28, 28)) + rng.normal(0, 20, (10, 28, 28))  # ten classes, close together
+    x, y = noisy_digits(rng, prototypes, 300)
+    held_out = [noisy_digits(rng, prototypes, 40), noisy_digits(rng, prototypes, 30)]
+    tries = 2 * len(ks)
+    right = knn_tries(x, y, held_out, tries=tries, train_size=train_size, ks=ks, seed=seed)
+    assert [r.shape for r in right] == [(tries, 40), (tries, 30)] and all(r.dtype == bool for r in right)
+    draws = np.random.default_rng(seed)
+    flat = x.reshape(len(x), -1).astype(np.float32) / 255
+    for i in range(tries):
+        rows = draws.choice(len(x), size=train_size, replace=False)
+        reference = KNeighborsClassifier(n_neighbors=ks[i % len(ks)]).fit(flat[rows], y[rows])
+        for got, (images, labels) in zip(right, held_out, strict=True):
+            expected = reference.predict(images.reshape(len(images), -1).astype(np.float32) / 255) == labels
+            np.testing.assert_array_equal(got[i], expected, err_msg=f"try {i}")
+    everything = np.concatenate(right, axis=1)
+    assert 0.3 < everything.mean() < 0.8  # held out: not right by construction
+    assert len({row.tobytes() for row in everything}) > 1  # each try on its own rows
+
+
+def test_knn_tries_names_a_train_size_below_k():
+    x = np.zeros((10, 28, 28), np.uint8)
+    y = np.arange(10)
     with pytest.raises(ValueError, match="train_size"):
         knn_tries(x, y, [(x, y)], train_size=2, ks=(3,))
