@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -213,34 +214,75 @@ _COMPUTER = textwrap.dedent("""
     from pathlib import Path
     from mnistlab import cache
 
-    calls = Path(sys.argv[1])
+    calls, release, waiting = (Path(name) for name in sys.argv[1:4])
 
     def compute():
         with calls.open("a") as f:
             f.write("computed ")
-        time.sleep(1.0)
+        deadline = time.monotonic() + 120  # the test releases it; the deadline only keeps a broken test from hanging
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return {"answer": 42}
 
+    def wait():
+        print("waited", flush=True)
+        waiting.touch()  # the test sees this one is blocked on the lock, and only then lets the computation end
+
     found = cache.load_or_compute("shared-1", compute, read=lambda entry: entry.meta,
-                                  write=lambda result: (result, {}), waiting=lambda: print("waited"))
+                                  write=lambda result: (result, {}), waiting=wait)
     print(found["answer"])
 """)
 
 
+def _poll(until, runs, calls: Path, what: str, seconds: float = 120) -> None:
+    """Wait for ``until()``; fail at once if an entry is computed twice, or a process exits first."""
+    deadline = time.monotonic() + seconds
+    while not until():
+        if calls.exists() and calls.read_text().count("computed") > 1:
+            pytest.fail(f"computed twice at once, while waiting for {what}: the lock did not serialise them")
+        ended = [run for run in runs if run.poll() is not None]
+        if ended:
+            pytest.fail(f"a process exited while waiting for {what}: {ended[0].communicate()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
 def test_a_result_another_process_is_computing_is_waited_for_then_read(folder, tmp_path):
-    """Two processes ask for the same entry at once: one computes it, the other waits for it and reads it."""
-    script, calls = tmp_path / "computer.py", tmp_path / "calls.txt"
+    """Two processes ask for the same entry at once: one computes it, the other waits for it and reads it.
+
+    No race on the clock: the first one's computation lasts until the test sees the second one blocked on the
+    lock (its ``waiting`` called), so the second one waits, however slowly either starts."""
+    script, calls, release = tmp_path / "computer.py", tmp_path / "calls.txt", tmp_path / "release"
     script.write_text(_COMPUTER)
     env = {**os.environ, "MNISTLAB_CACHE": str(folder)}
-    runs = [subprocess.Popen([sys.executable, str(script), str(calls)], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outputs = []
-    for run in runs:
-        out, err = run.communicate(timeout=120)
-        assert run.returncode == 0, err
-        outputs.append(out.split())
+    waiting = [tmp_path / "waiting-first", tmp_path / "waiting-second"]
+    runs = []
+
+    def start(index: int) -> None:
+        runs.append(subprocess.Popen([sys.executable, str(script), str(calls), str(release), str(waiting[index])],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+
+    try:
+        start(0)
+        _poll(lambda: calls.exists() and calls.read_text() == "computed ", runs, calls, "the first to compute")
+        start(1)
+        _poll(waiting[1].exists, runs, calls, "the second to wait on the lock")
+        assert calls.read_text() == "computed "  # the second one is blocked, not computing
+        release.touch()
+        outputs = []
+        for run in runs:
+            out, err = run.communicate(timeout=120)
+            assert run.returncode == 0, err
+            outputs.append(out.split())
+    finally:
+        release.touch()
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.communicate()
     assert calls.read_text() == "computed "  # once
-    assert sorted(outputs) == [["42"], ["waited", "42"]]
+    assert outputs == [["42"], ["waited", "42"]] and not waiting[0].exists()
     assert cache.load("shared-1", log=pytest.fail).meta == {"answer": 42}
 
 

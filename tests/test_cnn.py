@@ -476,20 +476,21 @@ def test_cli_predict_reads_pngs_and_answers(tmp_path, tiny_model, monkeypatch, c
 
 
 def test_bad_training_options_fail_at_once_without_tensorflow():
-    """In a fresh process, as a user types them: one line, exit status 2, well under a second."""
+    """In a fresh process, as a user types them: one line, exit status 2, before TensorFlow, the data or the
+    training code is imported (what would make it slow; checked by module, not by the clock, which a loaded
+    machine makes unreliable)."""
     import subprocess
     import sys
-    import time
 
+    heavy = ("tensorflow", "keras", "mnistlab.training", "mnistlab.data")
     for option, value in (("--epochs", "0"), ("--train-size", "0"), ("--batch-size", "-3"), ("--model", "seed")):
         code = ("import sys\nfrom mnistlab.cli import main\nstatus = main(sys.argv[1:])\n"
-                "assert 'tensorflow' not in sys.modules\nsys.exit(status)")
-        start = time.perf_counter()
+                f"loaded = [m for m in {heavy!r} if m in sys.modules]\n"
+                "assert not loaded, f'imported {loaded}'\nsys.exit(status)")
         run = subprocess.run([sys.executable, "-c", code, "train", option, value], capture_output=True, text=True)
-        seconds = time.perf_counter() - start
         assert run.returncode == 2 and run.stdout == "", run.stderr
         assert run.stderr.count("\n") == 1 and run.stderr.startswith("mnistlab train: "), run.stderr
-        assert f"(--{option[2:]})" in run.stderr and seconds < 1.0
+        assert f"(--{option[2:]})" in run.stderr
 
 
 def test_cli_train_and_evaluate_use_the_cache(tiny_model, monkeypatch, capsys):
