@@ -175,10 +175,15 @@ def _course_order(keys: Iterable[str]) -> list[str]:
     return sorted(set(keys), key=lambda k: tuple(int(part) for part in k.split(".")))
 
 
+def _staged(out: Path) -> Path:
+    """Where the grades are written first, then moved over ``out`` in one step."""
+    return out.with_name(f".{out.name}.partial")
+
+
 def check_writable(out: Path) -> None:
     """Raise :class:`MnistlabError` unless the grades' CSV ``out`` can be written (its folder is made if need be): said
     before any notebook is graded, so that a class's grading is not lost at the end."""
-    staged = out.with_name(f".{out.name}.partial")
+    staged = _staged(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(staged, "w", encoding="utf-8"):
@@ -196,7 +201,7 @@ def write_grades(grades: Sequence[Grade], out: Path) -> list[str]:
     numbers = {key.split(".")[0] for g in grades for key in g.scores}
     keys = _course_order([k for k in all_exercises() if k.split(".")[0] in numbers] +
                          [k for g in grades for k in g.scores])
-    staged = out.with_name(f".{out.name}.partial")
+    staged = _staged(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(staged, "w", newline="", encoding="utf-8") as handle:
