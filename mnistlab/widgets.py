@@ -191,8 +191,10 @@ class _Explorer:
     @property
     def image(self) -> np.ndarray:
         """The current digit as float32 in [0, 1] (uint8 pixels divided by 255, floats as they are)."""
+        from mnistlab.preprocess import scale
+
         digit = self.images[self.digit.value]
-        return digit.astype(np.float32) / np.float32(255) if digit.dtype == np.uint8 else digit.astype(np.float32)
+        return scale(digit) if digit.dtype == np.uint8 else digit.astype(np.float32)
 
     def _digit_title(self) -> str:
         label = "" if self.labels is None else f" (label {self.labels[self.digit.value]})"
