@@ -4,16 +4,13 @@ from the tried-recipes table are the table's."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from notebook_files import markdown_text
 
 from mnistlab import pretrained, recipes
 from mnistlab.recipes import DEFAULTS
 
 SEVEN = [(85, 60), (195, 60), (120, 230)]  # the stroke notebook 07 draws by code
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 @pytest.mark.tensorflow
@@ -57,10 +54,7 @@ def test_the_tried_table_says_what_notebook_07_quotes():
     mflop = tried["forward MFLOP"]
     assert mflop["best"] - mflop["conv3-128"] == pytest.approx(1.35)
     # and the notebooks say them: each value as they print it, from the table, in their markdown
-    text = " ".join(" ".join("".join(c["source"]).split())
-                    for name in ("06_how_it_learns", "07_evaluation")
-                    for c in json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
-                    if c["cell_type"] == "markdown")
+    text = markdown_text("06_how_it_learns", "07_evaluation")
     quoted = [f"{tried.loc[recipe, column]:.2f}%" for recipe, column in QUOTED]
     quoted.append(f"{round((params['best'] - params['conv3-128']) / 1000)},000 fewer parameters, "
                   f"{mflop['best'] - mflop['conv3-128']:.2f} fewer MFLOP a digit")

@@ -5,23 +5,19 @@ validation digits, never the test digits)."""
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from notebook_files import markdown_text
 
 from mnistlab import pretrained, recipes
 from mnistlab.recipes import DEFAULTS, RECIPES, REPORT_PROTOCOL, VALIDATION_DIGITS
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "08_beyond_the_test_set.ipynb"
 
 
 def said(*phrases: str) -> None:
     """Each phrase is in notebook 08's text (its markdown, line breaks and spacing as one space): the numbers below
     are made from the recipes and tables, so a changed recipe or table fails here until the notebook says it."""
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+    text = markdown_text("08_beyond_the_test_set")
     missing = [phrase for phrase in phrases if phrase not in text]
     assert not missing, f"notebook 08 does not say {missing}"
 
