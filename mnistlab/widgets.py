@@ -377,8 +377,10 @@ class ConvolutionExplorer(_SumExplorer):
                     (self.kernel_image, None, "kernel", kernel, {}),
                     (self.output_image, self.output_title, f"output {oh}x{ow}", self.output,
                      {"mark": self._clicked_mask()})])
+        # the output is drawn in colour only when it has negative values (render.to_rgb), else in grey
+        colours = " (blue < 0 < red)" if self.output.min() < 0 else ""
         self._set_status(f"output {self.output.shape[0]}x{self.output.shape[1]}, values "
-                         f"{self.output.min():.2f} to {self.output.max():.2f} (blue < 0 < red)")
+                         f"{self.output.min():.2f} to {self.output.max():.2f}{colours}")
 
 
 class PaddingStrideExplorer(_SumExplorer):

@@ -65,6 +65,15 @@ def test_the_dense_layer_count_matches_the_report_network():
     from mnistlab.models import report_cnn
 
     assert exercises.exercise("03.2").expected == report_cnn().get_layer("dense1").count_params()
+    assert exercises.exercise("05.1").expected == report_cnn().get_layer("conv2").count_params()
+
+
+def test_no_two_exercises_ask_for_the_same_number():
+    numbers = {}
+    for q in exercises.all_exercises().values():
+        if isinstance(q.expected, int | float) and not isinstance(q.expected, bool):
+            assert q.expected not in numbers, f"{q.key} asks for {q.expected}, as {numbers.get(q.expected)} does"
+            numbers[q.expected] = q.key
 
 
 def cells(name: str) -> list:
@@ -86,6 +95,7 @@ def shown(nb_cells: list) -> str:
     ("03_pooling.ipynb", "03.2", 'get_layer("dense1")', ("204,928", "204928", "1,600", "5x5x64", "5 x 5")),
     ("04_baselines.ipynb", "04.1", "baselines.load_or_compare(baselines.REPORT_TRAIN_SIZE)",
      ("97.0", "96.95", "most accurate")),
+    ("05_cnn.ipynb", "05.1", "report_model.summary", ("18,496", "18496", "3 x 3 x 32 + 1")),
 ])
 def test_a_prediction_is_asked_just_before_the_cell_that_shows_it(notebook, key, reveals, answers):
     nb_cells = cells(notebook)

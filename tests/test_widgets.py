@@ -31,6 +31,14 @@ def test_convolution_explorer_default_view(digits):
     assert bytes(ex.output_image.value).startswith(b"\x89PNG")
 
 
+def test_convolution_explorer_names_colours_only_when_it_draws_them(digits):
+    x, y = digits
+    ex = ConvolutionExplorer(x, y)  # sobel x: negative values, drawn blue and red
+    assert ex.output.min() < 0 and "blue &lt; 0 &lt; red" in ex.status.value
+    ex.preset.value = "blur"  # no negative value: drawn in grey, so no colour legend
+    assert ex.output.min() >= 0 and "blue" not in ex.status.value
+
+
 def test_convolution_explorer_preset_digit_and_cells(digits):
     x, y = digits
     ex = ConvolutionExplorer(x, y)

@@ -206,21 +206,25 @@ def _untrained_model():
 
 EXERCISES = [
     Exercise(
-        "05.1", "the dense layer's parameters",
-        "Predict, then run the cell below to see: `dense1`, the Dense layer of 128 units after the flatten, "
-        "connects every number of the flatten to each of its units. How many parameters has `dense1`?",
-        ("A Dense layer holds one weight for each (input, unit) pair, and one bias per unit.",
-         "Its inputs are the flatten's numbers: 28 -> 26 -> 13 -> 11 -> 5 (pooling drops the odd last row), "
-         "with 64 channels: 5 x 5 x 64 of them.",
-         "(5 * 5 * 64) * 128 weights, plus 128 biases."),
-        "answer = (5 * 5 * 64) * 128 + 128",
-        expected=204_928,
-        mistakes=(Mistake("no bias", 204_800, "you forgot the 128 biases"),
-                  Mistake("same padding", 7 * 7 * 64 * 128 + 128, "7 x 7 x 64 would come from 'same' padding; the "
-                                                                 "report's convolutions are 'valid': 5 x 5 x 64"),
-                  Mistake("no floor", 6 * 6 * 64 * 128 + 128, "11 pooled by 2 is 5 (the last row is dropped), "
-                                                             "not 6")),
-        right="204,928: 88% of the whole model sits in this one layer"),
+        "05.1", "the second convolution's parameters",
+        "Predict, then run the cell below to see: `conv2` has 64 filters of 3x3, and it reads the 32 maps that "
+        "`conv1` made (pooled to 13x13). How many parameters has `conv2`?",
+        ("A filter spans every channel of its input (notebook 02): a 3x3 filter on 32 maps has 3 x 3 x 32 "
+         "weights.",
+         "Each filter also has one bias: 3 x 3 x 32 + 1 parameters per filter. The maps' size (13x13) does not "
+         "enter: the same filter slides over every position.",
+         "(3 * 3 * 32 + 1) * 64."),
+        "answer = (3 * 3 * 32 + 1) * 64",
+        expected=18_496,
+        mistakes=(Mistake("no bias", 18_432, "the weights are right: add one bias per filter, 64 more"),
+                  Mistake("one channel", 640, "each filter spans all 32 of conv1's maps: 3 x 3 x 32 weights, not "
+                                              "3 x 3"),
+                  Mistake("one channel, no bias", 576, "each filter spans all 32 of conv1's maps (3 x 3 x 32 "
+                                                       "weights), and has a bias"),
+                  Mistake("output size", 11 * 11 * 64, "that is how many numbers conv2 outputs (11 x 11 x 64); its "
+                                                       "parameters are its filters' weights and biases")),
+        right="(3 x 3 x 32 + 1) x 64 = 18,496, whatever the image's size: 8% of the model, where `dense1`, which "
+              "connects every one of 1,600 numbers to each of its 128 units, holds 88%"),
     choice(
         "05.2", "what the winner's score says",
         "Before you read on: you tried 12 settings of the quick model, each scored on the validation digits, and "
