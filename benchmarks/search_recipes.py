@@ -12,7 +12,12 @@ name and its float32 matrix-multiply peak to the nearest 50 GFLOP/s, measured on
 name differ (two "AMD EPYC" of 2 cores measured 106 and 245 GFLOP/s, and trained one recipe, s13, in 509-517 s
 and in 72-79 s).
 
+The search above chose on the test digits. ``--validation`` runs candidates the honest way: each trained on the
+first 50,000 training digits and scored on the last 10,000, the validation digits, with the same changes; the
+test digits are not scored. Those runs go to ``benchmarks/recipe_search_validation.csv``, with their own summary.
+
 Usage: python benchmarks/search_recipes.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out CSV]
+       python benchmarks/search_recipes.py --validation CANDIDATE [CANDIDATE ...] [--seeds 42 43 44]
        python benchmarks/search_recipes.py --speed CANDIDATE [CANDIDATE ...]   (rates only, in turns)
        python benchmarks/search_recipes.py --list
        python benchmarks/search_recipes.py            (the table so far)
@@ -28,7 +33,9 @@ from pathlib import Path
 from mnistlab.runtime import cpu_name
 
 RESULTS = Path(__file__).resolve().with_name("recipe_search.csv")
+VALIDATION_RESULTS = RESULTS.with_name("recipe_search_validation.csv")
 SCORES = ("test accuracy %", "shift 4 right %", "shift 4 diagonal %", "rotate 20 %")
+VALIDATION_SCORES = ("validation %", *SCORES[1:])
 
 
 def candidates() -> dict[str, tuple]:
@@ -59,6 +66,9 @@ def candidates() -> dict[str, tuple]:
                              {"widths": (16, 64, 256), "batch_norm": False, "shift": 0.14}, 10),
         "s13-e10": ("shifts up to 0.13, not 0.12; 10 epochs, not 9", {"shift": 0.13}, 10),
         "s13-e12": ("shifts up to 0.13, not 0.12; 12 epochs, not 9", {"shift": 0.13}, 12),
+        # For --validation (2026-12-03): the best recipe's shift and epochs, one at a time around it.
+        "s12-e10": ("shifts up to 0.12, not 0.13; 10 epochs", {"shift": 0.12}, 10),
+        "s14-e10": ("shifts up to 0.14, not 0.13; 10 epochs", {"shift": 0.14}, 10),
         "nobn-s14": ("no batch normalisation (bias + ReLU); shifts up to 0.14, not 0.12",
                      {"batch_norm": False, "shift": 0.14}, 9),
         # Batches of 256: half the steps (each step's fixed cost paid half as often), half the updates. On the
@@ -93,21 +103,44 @@ def machine_label(peak_gflops: float) -> str:
 
 
 def train_one(name: str, seed: int, train_size: int, x_test, labels, machine: str) -> dict:
-    """Train one candidate on one seed (the cache is not used) and score it."""
+    """Train one candidate on one seed (the cache is not used) and score it on ``x_test`` (the test digits)."""
     from bench_cnn import robustness_scores, train_recipe
-
-    from mnistlab import architecture
 
     recipe, config = recipe_and_config(name, seed, train_size)
     trained = train_recipe(f"search-{name}", recipe, config)
     scores = robustness_scores(trained.model, x_test, labels)
+    return _row(name, recipe, config, trained, machine,
+                {"test accuracy %": round(100 * trained.test_accuracy, 2),
+                 **{f"{k} %": round(100 * v, 2) for k, v in scores.items()}})
+
+
+def validate_one(name: str, seed: int, machine: str) -> dict:
+    """Train one candidate on one seed on the first 50,000 training digits (the cache is not used) and score it on
+    the last 10,000, the validation digits, as they are and moved; the test digits are not scored."""
+    from bench_cnn import fit_recipe, robustness_scores
+
+    from mnistlab import inference
+    from mnistlab.data import load_mnist
+    from mnistlab.recipes import VALIDATION_DIGITS
+
+    recipe, config = recipe_and_config(name, seed, 60_000 - VALIDATION_DIGITS)
+    trained = fit_recipe(f"search-{name}", recipe, config)
+    (x_train, y_train), _ = load_mnist()
+    x_val, y_val = x_train[-VALIDATION_DIGITS:], y_train[-VALIDATION_DIGITS:]
+    accuracy = (inference.predictor(trained.model)(x_val).argmax(axis=1) == y_val).mean()
+    scores = robustness_scores(trained.model, x_val, y_val)
+    return _row(name, recipe, config, trained, machine,
+                {"validation %": round(100 * accuracy, 2), **{f"{k} %": round(100 * v, 2) for k, v in scores.items()}})
+
+
+def _row(name: str, recipe, config, trained, machine: str, scores: dict) -> dict:
+    from mnistlab import architecture
+
     return {"date": datetime.date.today().isoformat(), "machine": machine, "candidate": name,
-            "what changes": recipe.description, "seed": seed, "train digits": train_size, "epochs": config.epochs,
-            "batch": config.batch_size, "parameters": trained.model.count_params(),
+            "what changes": recipe.description, "seed": config.seed, "train digits": config.train_size,
+            "epochs": config.epochs, "batch": config.batch_size, "parameters": trained.model.count_params(),
             "forward MFLOP": round(architecture.forward_flops(trained.model) / 1e6, 2),
-            "training s": round(trained.train_seconds),
-            "test accuracy %": round(100 * trained.test_accuracy, 2),
-            **{f"{k} %": round(100 * v, 2) for k, v in scores.items()}}
+            "training s": round(trained.train_seconds), **scores}
 
 
 def speed(names: list[str], digits: int = 8192, rounds: int = 5):
@@ -152,13 +185,28 @@ def speed(names: list[str], digits: int = 8192, rounds: int = 5):
     return pd.DataFrame(rows)
 
 
-def summary(table):
-    """Per machine and candidate: seeds, mean and lowest test accuracy, lowest robustness, longest training."""
+def run_and_append(names: list[str], seeds: list[int], run, out: Path, shown: tuple[str, ...] | None = None) -> None:
+    """``run(name, seed)`` for every candidate and seed, each row appended to the CSV ``out`` as soon as it is
+    measured (a stopped search keeps its runs) and printed with its ``shown`` columns (default: all but the date,
+    the machine, the candidate and the seed)."""
+    import pandas as pd
+
+    for name in names:
+        for seed in seeds:
+            row = run(name, seed)
+            pd.DataFrame([row]).to_csv(out, mode="a", header=not out.exists(), index=False)
+            keys = shown or [k for k in row if k not in ("date", "machine", "candidate", "seed")]
+            print(f"{name} seed {seed}: " + ", ".join(f"{k} {row[k]}" for k in keys), flush=True)
+
+
+def summary(table, scores: tuple[str, ...] = SCORES):
+    """Per machine and candidate: seeds, mean and lowest accuracy (``scores[0]``: on the test or the validation
+    digits), lowest robustness (the rest of ``scores``), longest training."""
     grouped = table.groupby(["machine", "candidate", "train digits"], sort=False)
-    out = grouped.agg(**{"seeds": ("seed", "nunique"), "mean %": ("test accuracy %", "mean"),
-                         "lowest %": ("test accuracy %", "min"), "forward MFLOP": ("forward MFLOP", "first"),
+    out = grouped.agg(**{"seeds": ("seed", "nunique"), "mean %": (scores[0], "mean"),
+                         "lowest %": (scores[0], "min"), "forward MFLOP": ("forward MFLOP", "first"),
                          "longest training s": ("training s", "max")})
-    out["lowest robustness %"] = grouped[list(SCORES[1:])].min().min(axis=1)
+    out["lowest robustness %"] = grouped[list(scores[1:])].min().min(axis=1)
     out["mean %"] = out["mean %"].round(2)
     out["longest training s"] = out["longest training s"].astype("Int64")  # whole seconds; <NA>: not measured
     out["accuracy targets (mean 99.60, lowest 99.50, robustness 97)"] = [
@@ -173,7 +221,10 @@ def main() -> int:
     parser.add_argument("candidates", nargs="*", metavar="CANDIDATE")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--train-size", type=int, default=60_000, help="training digits (fewer: a smoke run)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help=f"the runs' table (default {RESULTS.name})")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"the runs' table (default {RESULTS.name}; with --validation, {VALIDATION_RESULTS.name})")
+    parser.add_argument("--validation", action="store_true",
+                        help="train on the first 50,000 training digits and score on the last 10,000; no test digit")
     parser.add_argument("--list", action="store_true", help="list the candidates and what each changes")
     parser.add_argument("--speed", action="store_true",
                         help="no training to the end: the candidates' training rates beside the best's, in turns")
@@ -193,33 +244,36 @@ def main() -> int:
 
     import mnistlab
 
+    out = args.out or (VALIDATION_RESULTS if args.validation else RESULTS)
+    columns = VALIDATION_SCORES if args.validation else SCORES
     if args.speed:
         print(mnistlab.configure(seed=42, tensorflow=True, plots=False))
         print(f"\nTraining rates ({cpu_name()}; rounds in turns, medians):\n\n{markdown(speed(args.candidates))}")
         return 0
     if args.candidates:
         print(mnistlab.configure(seed=42, tensorflow=True, plots=False))
-        from mnistlab import training
-
-        *_, (x_test, y_test) = training.training_data(training.DEFAULTS["best"])
-        labels = y_test.argmax(axis=1)
         machine = machine_label(matmul_peak_gflops())
         print(f"machine: {machine}", flush=True)
-        for name in args.candidates:
-            for seed in args.seeds:
-                row = train_one(name, seed, args.train_size, x_test, labels, machine)
-                frame = pd.DataFrame([row])
-                frame.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
-                print(f"{name} seed {seed}: " + ", ".join(f"{k} {row[k]}" for k in (*SCORES, "training s")),
-                      flush=True)
-    if not args.out.exists():
-        print(f"no runs yet in {args.out}: name a candidate (--list)")
-        return 0
-    table = pd.read_csv(args.out)
-    print(f"\nEvery run in {args.out.name}:\n\n{markdown(table.drop(columns=['what changes']))}")
-    print(f"\nPer machine and candidate:\n\n{markdown(summary(table))}")
-    return 0
+        if args.validation:
+            def run(name: str, seed: int) -> dict:
+                return validate_one(name, seed, machine)
+        else:
+            from mnistlab import training
 
+            *_, (x_test, y_test) = training.training_data(training.DEFAULTS["best"])
+            labels = y_test.argmax(axis=1)
+
+            def run(name: str, seed: int) -> dict:
+                return train_one(name, seed, args.train_size, x_test, labels, machine)
+        run_and_append(args.candidates, args.seeds, run, out, (*columns, "training s"))
+    if not out.exists():
+        print(f"no runs yet in {out}: name a candidate (--list)")
+        return 0
+    table = pd.read_csv(out)
+    only = " (validation digits only)" if args.validation else ""
+    print(f"\nEvery run in {out.name}{only}:\n\n{markdown(table.drop(columns=['what changes']))}")
+    print(f"\nPer machine and candidate:\n\n{markdown(summary(table, columns))}")
+    return 0
 
 if __name__ == "__main__":
     raise SystemExit(main())

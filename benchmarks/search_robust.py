@@ -223,7 +223,7 @@ def main() -> int:
 
     import pandas as pd
     from bench_cnn import markdown
-    from search_recipes import machine_label
+    from search_recipes import machine_label, run_and_append
     from timing import matmul_peak_gflops
 
     import mnistlab
@@ -232,13 +232,7 @@ def main() -> int:
         print(mnistlab.configure(seed=42, tensorflow=True, plots=False))
         machine = machine_label(matmul_peak_gflops())
         print(f"machine: {machine}", flush=True)
-        for name in args.candidates:
-            for seed in args.seeds:
-                row = train_one(name, seed, machine)
-                pd.DataFrame([row]).to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
-                print(f"{name} seed {seed}: " + ", ".join(f"{k} {v}" for k, v in row.items()
-                                                          if k not in ("date", "machine", "candidate", "seed")),
-                      flush=True)
+        run_and_append(args.candidates, args.seeds, lambda name, seed: train_one(name, seed, machine), args.out)
     if not args.out.exists():
         print(f"no runs yet in {args.out}: name a candidate (--list)")
         return 0

@@ -379,8 +379,9 @@ class ConvolutionExplorer(_SumExplorer):
                      {"mark": self._clicked_mask()})])
         # the output is drawn in colour only when it has negative values (render.to_rgb), else in grey
         colours = " (blue < 0 < red)" if self.output.min() < 0 else ""
-        self._set_status(f"output {self.output.shape[0]}x{self.output.shape[1]}, values "
-                         f"{self.output.min():.2f} to {self.output.max():.2f}{colours}")
+        low, high = ((f"{v:d}" if np.issubdtype(self.output.dtype, np.integer) else f"{v:.2f}")
+                     for v in (self.output.min(), self.output.max()))  # whole numbers as the report prints them
+        self._set_status(f"output {self.output.shape[0]}x{self.output.shape[1]}, values {low} to {high}{colours}")
 
 
 class PaddingStrideExplorer(_SumExplorer):
