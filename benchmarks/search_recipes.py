@@ -117,20 +117,20 @@ def train_one(name: str, seed: int, train_size: int, x_test, labels, machine: st
 def validate_one(name: str, seed: int, machine: str) -> dict:
     """Train one candidate on one seed on the first 50,000 training digits (the cache is not used) and score it on
     the last 10,000, the validation digits, as they are and moved; the test digits are not scored."""
-    from bench_cnn import fit_recipe, robustness_scores
+    from bench_cnn import MOVED, fit_recipe
 
-    from mnistlab import inference
+    from mnistlab import inference, robustness
     from mnistlab.data import load_mnist
     from mnistlab.recipes import VALIDATION_DIGITS
 
     recipe, config = recipe_and_config(name, seed, 60_000 - VALIDATION_DIGITS)
     trained = fit_recipe(f"search-{name}", recipe, config)
     (x_train, y_train), _ = load_mnist()
-    x_val, y_val = x_train[-VALIDATION_DIGITS:], y_train[-VALIDATION_DIGITS:]
-    accuracy = (inference.predictor(trained.model)(x_val).argmax(axis=1) == y_val).mean()
-    scores = robustness_scores(trained.model, x_val, y_val)
+    scores = robustness.headline(inference.predictor(trained.model), x_train[-VALIDATION_DIGITS:],
+                                 y_train[-VALIDATION_DIGITS:], changes={k: robustness.HEADLINE[k] for k in MOVED})
     return _row(name, recipe, config, trained, machine,
-                {"validation %": round(100 * accuracy, 2), **{f"{k} %": round(100 * v, 2) for k, v in scores.items()}})
+                {"validation %": round(100 * scores.pop("unchanged"), 2),
+                 **{f"{k} %": round(100 * v, 2) for k, v in scores.items()}})
 
 
 def _row(name: str, recipe, config, trained, machine: str, scores: dict) -> dict:
