@@ -11,6 +11,7 @@ import pickle
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,11 +25,14 @@ if TYPE_CHECKING:
 __all__ = [
     "REPORT_ACCURACY",
     "REPORT_TRAIN_SIZE",
+    "PCAChoice",
+    "choose_pca",
     "compare",
     "display_table",
     "features",
     "fit_and_score",
     "learning_curve",
+    "load_or_choose_pca",
     "load_or_compare",
     "load_or_curve",
     "pca_models",
@@ -42,7 +46,10 @@ REPORT_ACCURACY = {"logistic regression": 0.918, "SVM": 0.970, "random forest": 
 REPORT_TRAIN_SIZE = 20_000
 #: The functions whose code decides a :func:`load_or_compare` table: its key digests them
 #: (:func:`mnistlab.cache.functions_digest`).
-_CODE = ("features", "_jobs", "predict", "fit_and_score", "compare", "validation_accuracy")
+_CODE = ("features", "_jobs", "predict", "fit_and_score", "_fit", "_score", "_size_mb", "compare",
+         "validation_accuracy")
+#: The same for a :func:`load_or_choose_pca` choice.
+_CHOICE_CODE = ("features", "_jobs", "predict", "_fit", "_score", "_size_mb", "pca_models", "choose_pca")
 
 
 def report_models(seed: int = 42, n_jobs: int = -1) -> dict:
@@ -122,15 +129,31 @@ def fit_and_score(model, x_train: np.ndarray, y_train: np.ndarray, x_test: np.nd
     Images are (N, 28, 28) uint8 (flattened and scaled here). Returns test accuracy, fit and predict
     seconds, the pickled model's size in MB, and the predictions.
     """
-    xtr, xte = features(x_train), features(x_test)
+    fit_s = _fit(model, features(x_train), y_train)
+    scored = _score(model, features(x_test), y_test)
+    return {"accuracy": scored["accuracy"], "fit_s": fit_s, "predict_s": scored["predict_s"],
+            "size_mb": _size_mb(model), "predicted": scored["predicted"]}
+
+
+def _size_mb(model) -> float:
+    """The pickled model's size in MB."""
+    return len(pickle.dumps(model)) / 1e6
+
+
+def _fit(model, x: np.ndarray, y: np.ndarray) -> float:
+    """Fit ``model`` on features ``x`` and labels ``y``; the seconds it took."""
     start = time.perf_counter()
-    model.fit(xtr, y_train)
-    fit_s = time.perf_counter() - start
+    model.fit(x, y)
+    return time.perf_counter() - start
+
+
+def _score(model, x: np.ndarray, y: np.ndarray) -> dict:
+    """A fitted model's accuracy on features ``x`` and labels ``y``, the seconds its prediction took, and the
+    predictions."""
     start = time.perf_counter()
-    predicted = predict(model, xte)
+    predicted = predict(model, x)
     predict_s = time.perf_counter() - start
-    return {"accuracy": float(np.mean(predicted == y_test)), "fit_s": fit_s, "predict_s": predict_s,
-            "size_mb": len(pickle.dumps(model)) / 1e6, "predicted": predicted}
+    return {"accuracy": float(np.mean(predicted == y)), "predict_s": predict_s, "predicted": predicted}
 
 
 def compare(models: Mapping, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *,
@@ -246,7 +269,7 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, n
 
     Computed once and kept in the user's cache (:mod:`mnistlab.cache`) under a key made of the
     models' settings, the code that fits and scores them and the library versions, so that notebook
-    07 and the command line reuse what notebook 04 fitted. An entry that cannot be used is reported
+    07 reuses what notebook 04 fitted (``mnistlab baselines`` fits anew). An entry that cannot be used is reported
     through ``warn`` (default: one line on stderr) and computed again. Returns ``(table, predictions)``.
     """
     import pandas as pd
@@ -296,3 +319,104 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, n
 
     return cache.load_or_compute(key, compute, read=read, write=write, required={"table": dict, "predictions": dict},
                                  log=warn)
+
+
+@dataclass(frozen=True)
+class PCAChoice:
+    """What :func:`choose_pca` found: every pipeline's validation accuracy, the number of components chosen
+    for each model, and the chosen pipelines' scores on the test digits (the only ones scored there)."""
+
+    #: Validation accuracy (0..1): a row per model ("SVM", "kNN (k=3)"), a column per number of components.
+    validation: pd.DataFrame
+    #: Model -> the number of components with the best validation accuracy (the fewest, on a tie).
+    chosen: pd.Series
+    #: The chosen pipelines' rows, as :func:`compare`'s with ``val_accuracy``: fitted once, scored on the test digits.
+    table: pd.DataFrame
+    #: Pipeline name ("PCA 50 + SVM") -> its predicted labels of the test digits.
+    predictions: dict[str, np.ndarray]
+
+
+def choose_pca(components: Iterable[int], x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+               y_val: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *, seed: int = 42,
+               progress: bool = True) -> PCAChoice:
+    """Choose, for the SVM and for kNN (k=3), how many PCA components to keep, on the validation digits.
+
+    Each pipeline of :func:`pca_models` is fitted once per number of ``components`` and scored on the
+    validation digits; for each model the number with the best validation accuracy is chosen (the fewest on
+    a tie), and only that pipeline predicts the test digits. Images are (N, 28, 28) uint8.
+    """
+    import pandas as pd
+
+    from mnistlab.runtime import progress_bar
+
+    components = sorted({int(k) for k in components})
+    xtr, xval = features(x_train), features(x_val)
+    fitted, fit_s, scores = {}, {}, {}
+    steps = [(k, name, model) for k in components for name, model in pca_models(k, seed=seed).items()]
+    bar = progress_bar(steps, enabled=progress, total=len(steps), unit="pipeline", leave=False)
+    for k, name, model in bar:
+        bar.set_description(f"{name} on {len(x_train):,} digits")
+        model_name = name.split(" + ", 1)[1]
+        fit_s[model_name, k] = _fit(model, xtr, y_train)
+        scores[model_name, k] = _score(model, xval, y_val)["accuracy"]
+        fitted[model_name, k] = model
+    validation = pd.Series(scores).unstack().loc[list(dict.fromkeys(name for name, _ in scores))]
+    validation.index.name, validation.columns.name = "model", "PCA components"
+    chosen = validation.idxmax(axis=1)  # the first column of the best: the fewest components on a tie
+    rows, predictions, xte = [], {}, features(x_test)
+    for model_name, k in chosen.items():
+        model, name = fitted[model_name, k], f"PCA {k} + {model_name}"
+        scored = _score(model, xte, y_test)
+        predictions[name] = scored["predicted"]
+        rows.append({"model": name, "train digits": len(x_train), "accuracy": scored["accuracy"],
+                     "fit_s": fit_s[model_name, k], "predict_s": scored["predict_s"], "size_mb": _size_mb(model),
+                     "val_accuracy": validation.loc[model_name, k]})
+    return PCAChoice(validation, chosen, pd.DataFrame(rows).set_index("model"), predictions)
+
+
+def load_or_choose_pca(components: Iterable[int], train_size: int = REPORT_TRAIN_SIZE, *, seed: int = 42,
+                       progress: bool = True, warn: Callable[[str], None] = cache.warn) -> PCAChoice:
+    """:func:`choose_pca` on the first ``train_size`` training digits, the validation digits (the last
+    :data:`mnistlab.recipes.VALIDATION_DIGITS` training digits) and the test digits, computed once and kept in
+    the user's cache (:mod:`mnistlab.cache`) like :func:`load_or_compare`'s tables.
+    """
+    import pandas as pd
+
+    from mnistlab.data import load_mnist
+    from mnistlab.recipes import VALIDATION_DIGITS
+
+    components = sorted({int(k) for k in components})
+    if not components or not all(1 <= k <= 784 for k in components):
+        raise ValueError(f"components: expected numbers of PCA components from 1 to 784, got {components}")
+    if not components[-1] <= train_size <= 60_000 - VALIDATION_DIGITS:
+        raise ValueError(f"train_size: expected {components[-1]:,} (the most components) to "
+                         f"{60_000 - VALIDATION_DIGITS:,} training digits (the rest validate), got {train_size}")
+    identity = {"train_size": train_size, "components": components, "validation": VALIDATION_DIGITS,
+                "models": {name: repr(m) for k in components for name, m in pca_models(k, seed=seed).items()},
+                "code": cache.functions_digest(cache.module_source(__name__), _CHOICE_CODE),
+                "versions": cache.versions("mnistlab", "scikit-learn", "numpy", "pandas")}
+    key = f"baselines-pca-choice-n{train_size}-s{seed}-{cache.digest(identity)}"
+
+    def read(entry: cache.Entry) -> PCAChoice:
+        validation = pd.DataFrame(**entry.meta["validation"])
+        validation.index.name, validation.columns.name = "model", "PCA components"
+        table = pd.DataFrame(**entry.meta["table"])
+        table.index.name = "model"
+        predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in entry.meta["predictions"].items()}
+        if list(validation.columns) != components or set(predictions) != set(table.index) or any(
+                p.shape != (10_000,) for p in predictions.values()):
+            raise cache.Unusable("its scores do not match the components asked for and the 10,000 test digits")
+        return PCAChoice(validation, validation.idxmax(axis=1), table, predictions)
+
+    def compute() -> PCAChoice:
+        (x_train, y_train), (x_test, y_test) = load_mnist()
+        return choose_pca(components, x_train[:train_size], y_train[:train_size], x_train[-VALIDATION_DIGITS:],
+                          y_train[-VALIDATION_DIGITS:], x_test, y_test, seed=seed, progress=progress)
+
+    def write(result: PCAChoice):
+        return {"validation": result.validation.to_dict(orient="split"),
+                "table": result.table.to_dict(orient="split"),
+                "predictions": {name: p.tolist() for name, p in result.predictions.items()}}, {}
+
+    return cache.load_or_compute(key, compute, read=read, write=write,
+                                 required={"validation": dict, "table": dict, "predictions": dict}, log=warn)

@@ -139,3 +139,62 @@ def test_load_or_compare_caches_table_and_predictions(tmp_path, monkeypatch):
     assert list(again.index) == list(table.index) and again.index.name == "model"
     for name in predictions:
         np.testing.assert_array_equal(cached_predictions[name], predictions[name])
+
+
+def test_choose_pca_chooses_on_validation_digits_and_scores_only_the_chosen_on_test_digits(small, monkeypatch):
+    x, y, xt, yt = small
+    (x_all, y_all), _ = load_mnist()
+    x_val, y_val = x_all[-400:], y_all[-400:]
+    scored = []
+    score = baselines._score
+    monkeypatch.setattr(baselines, "_score", lambda model, f, labels: scored.append(len(labels)) or score(model, f,
+                                                                                                           labels))
+    choice = baselines.choose_pca([30, 5, 15, 30], x, y, x_val, y_val, xt, yt, progress=False)
+    assert list(choice.validation.columns) == [5, 15, 30] and list(choice.validation.index) == ["SVM", "kNN (k=3)"]
+    assert scored.count(400) == 6 and scored.count(300) == 2  # six pipelines validated, two tested
+    for model, k in choice.chosen.items():
+        best = choice.validation.loc[model]
+        assert best[k] == best.max() and all(best[j] < best.max() for j in best.index if j < k)  # the fewest best
+        name = f"PCA {k} + {model}"
+        row = choice.table.loc[name]
+        assert row["val_accuracy"] == best[k] and row["train digits"] == 600
+        assert row["accuracy"] == np.mean(choice.predictions[name] == yt)
+    assert list(choice.table.columns) == ["train digits", "accuracy", "fit_s", "predict_s", "size_mb", "val_accuracy"]
+    # The test digits play no part in the choice: other test digits, the same choice and validation scores.
+    other = baselines.choose_pca([5, 15, 30], x, y, x_val, y_val, xt[::-1], yt[::-1], progress=False)
+    assert other.chosen.to_dict() == choice.chosen.to_dict()
+    np.testing.assert_array_equal(other.validation, choice.validation)
+
+
+def test_choose_pca_takes_the_fewest_components_on_a_tie(small, monkeypatch):
+    x, y, xt, yt = small
+    monkeypatch.setattr(baselines, "_score", lambda model, f, labels: {"accuracy": 0.5, "predict_s": 0.0,
+                                                                       "predicted": np.zeros(len(labels), np.uint8)})
+    choice = baselines.choose_pca([20, 10], x[:200], y[:200], xt[:50], yt[:50], xt[:50], yt[:50], progress=False)
+    assert choice.chosen.to_dict() == {"SVM": 10, "kNN (k=3)": 10}
+
+
+def test_load_or_choose_pca_caches_the_choice(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path))
+    choice = baselines.load_or_choose_pca([8, 16], 500, progress=False)
+    assert len(list(tmp_path.glob("baselines-pca-choice-n500-s42-*/meta.json"))) == 1
+    again = baselines.load_or_choose_pca([16, 8], 500, progress=False, warn=pytest.fail)  # the same, read back
+    assert again.chosen.to_dict() == choice.chosen.to_dict()
+    np.testing.assert_array_equal(again.validation, choice.validation)
+    assert list(again.validation.columns) == [8, 16] and again.validation.columns.name == "PCA components"
+    np.testing.assert_array_equal(again.table["fit_s"], choice.table["fit_s"])  # not refitted
+    assert list(again.table.index) == list(choice.table.index) and again.table.index.name == "model"
+    for name, predicted in choice.predictions.items():
+        np.testing.assert_array_equal(again.predictions[name], predicted)
+
+
+@pytest.mark.parametrize(("components", "train_size", "expected"), [
+    ([], 500, "components: expected numbers of PCA components from 1 to 784"),
+    ([0, 10], 500, "components: expected numbers of PCA components from 1 to 784"),
+    ([10, 785], 5_000, "components: expected numbers of PCA components from 1 to 784"),
+    ([10], 50_001, "train_size: expected 10 (the most components) to 50,000 training digits"),
+    ([100], 50, "train_size: expected 100 (the most components) to 50,000 training digits"),
+])
+def test_load_or_choose_pca_rejects_bad_arguments(components, train_size, expected):
+    with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        baselines.load_or_choose_pca(components, train_size)
