@@ -18,6 +18,7 @@ __all__ = [
     "digit",
     "digit_grid",
     "feature_map",
+    "feature_maps",
     "filters",
     "label_counts",
     "learning_curve",
@@ -224,16 +225,24 @@ def loss_curves(curves: dict[str, Sequence[float]], *, ax: Axes | None = None, x
 
 
 def filters(kernels: np.ndarray, *, cols: int = 8, fig: Figure | None = None) -> Figure:
-    """A grid of a first layer's learned 3x3 kernels (KH, KW, 1, K), blue < 0 < red."""
+    """A grid of a first layer's learned kernels (KH, KW, 1, K), blue < 0 < red."""
+    return feature_maps(np.asarray(kernels)[:, :, 0, :], cols=cols, fig=fig)
+
+
+def feature_maps(maps: np.ndarray, *, cols: int = 8, fig: Figure | None = None) -> Figure:
+    """A grid of every channel of a stack of maps (H, W, K), each drawn by :func:`feature_map` and titled by its
+    channel number, ``cols`` to a row."""
     import matplotlib.pyplot as plt
 
-    kernels = np.asarray(kernels)[:, :, 0, :]
-    count = kernels.shape[-1]
+    maps = np.asarray(maps)
+    if maps.ndim != 3:
+        raise ValueError(f"maps: expected (H, W, K), one map per channel; got shape {maps.shape}")
+    count = maps.shape[-1]
     rows = -(-count // cols)
     fig = fig if fig is not None else plt.figure(figsize=(1.3 * cols, 1.4 * rows))
     for k, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
         if k < count:
-            feature_map(kernels[:, :, k], title=str(k), ax=ax)
+            feature_map(maps[:, :, k], title=str(k), ax=ax)
         else:
             ax.axis("off")
     return fig

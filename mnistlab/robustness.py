@@ -9,7 +9,7 @@ notebooks 07 and 08 and the benchmarks share one computation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,8 +22,10 @@ from mnistlab.transforms import TRANSFORMS, transformed
 
 if TYPE_CHECKING:
     import keras
+    import pandas as pd
 
-__all__ = ["HEADLINE", "Sweep", "accuracy_under", "headline", "load_or_headline", "load_or_sweep", "sweep"]
+__all__ = ["HEADLINE", "Sweep", "accuracy_table", "accuracy_under", "headline", "load_or_headline", "load_or_sweep",
+           "sweep"]
 
 
 @dataclass
@@ -85,6 +87,24 @@ def sweep(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, label
             rows.append({"transform": name, "strength": strength, "unit": transform.unit,
                          "accuracy": float((guess == labels).mean())})
     return Sweep(pd.DataFrame(rows), labels, predicted)
+
+
+def accuracy_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Several models' sweeps side by side, the numbers behind :func:`mnistlab.plots.robustness_curves`: accuracy
+    in % (one decimal), a row per transform (with its unit) and strength, a column per model, in the sweeps' order.
+
+    ``tables`` maps a model's name to its :attr:`Sweep.table`.
+    """
+    import pandas as pd
+
+    columns = {}
+    for name, table in tables.items():
+        transform = [f"{kind} ({unit})" for kind, unit in zip(table["transform"], table["unit"], strict=True)]
+        strength = [f"{s:g}" for s in table["strength"]]
+        columns[name] = pd.Series(100 * table["accuracy"].to_numpy(), name=name,
+                                  index=pd.MultiIndex.from_arrays([transform, strength],
+                                                                  names=["transform", "strength"]))
+    return pd.concat(columns.values(), axis=1, sort=False).round(1)
 
 
 #: The changes the course's targets name: a 4-pixel shift (right; right and down), a 20-degree turn, a Gaussian blur

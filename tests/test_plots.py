@@ -125,6 +125,17 @@ def test_filters_draws_each_kernel():
     assert not axes[7].axison
 
 
+@pytest.mark.parametrize("count", [1, 8, 13, 32])
+def test_feature_maps_draws_every_channel_whatever_their_number(count):
+    maps = np.random.default_rng(count).random((5, 6, count))
+    axes = plots.feature_maps(maps).get_axes()
+    assert len(axes) == 8 * -(-count // 8)
+    assert [ax.get_title() for ax in axes if ax.axison] == [str(k) for k in range(count)]
+    np.testing.assert_array_equal(axes[count - 1].get_images()[0].get_array(), maps[:, :, count - 1])
+    with pytest.raises(ValueError, match=r"maps: expected \(H, W, K\), one map per channel; got shape \(5, 6\)"):
+        plots.feature_maps(maps[:, :, 0])
+
+
 def test_confidence_histogram_normalises_each_group():
     confidence = np.array([0.99, 0.98, 0.6, 0.55])
     correct = np.array([True, True, True, False])

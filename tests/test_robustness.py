@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from mnistlab import attacks, fonts, inference, robustness, transforms
 
+TRANSFORMS_UNIT = {name: t.unit for name, t in transforms.TRANSFORMS.items()}
+
 
 def dot(row: int, col: int, dtype=np.uint8) -> np.ndarray:
     image = np.zeros((1, 28, 28), dtype)
@@ -196,6 +198,22 @@ def test_sweep_measures_every_strength_and_finds_the_first_failures():
     assert result.first_failures("invert")["index"].tolist() == [2]
     with pytest.raises(ValueError, match="names: expected transforms among .*; got 'zoom'"):
         robustness.sweep(quarter_predict, images, labels, ["zoom"])
+
+
+def test_accuracy_table_puts_the_models_sweeps_side_by_side_in_percent():
+    images = np.concatenate([dot(12, 12), dot(9, 9), dot(20, 20)])
+    labels = np.array([1, 1, 0])
+    both = robustness.sweep(quarter_predict, images, labels, ["shift diagonal", "invert"])
+    one = robustness.sweep(quarter_predict, images, labels, ["invert"])
+    table = robustness.accuracy_table({"both": both.table, "invert only": one.table})
+    assert list(table.columns) == ["both", "invert only"] and table.index.names == ["transform", "strength"]
+    rows = [(f"shift diagonal ({TRANSFORMS_UNIT['shift diagonal']})", f"{s:g}") for s in range(7)]
+    assert list(table.index[:7]) == rows
+    np.testing.assert_array_equal(table["both"].iloc[:7], [100, 100, 66.7, 66.7, 66.7, 33.3, 33.3])
+    assert table["invert only"].iloc[:7].isna().all()  # a transform a model was not swept on: no number
+    inverted = table.iloc[7:]
+    np.testing.assert_array_equal(inverted["both"], inverted["invert only"])
+    np.testing.assert_array_equal(inverted["both"], (100 * one.table["accuracy"]).round(1))
 
 
 def test_printed_digits_are_prepared_mnist_style_for_each_font_size_and_angle():
