@@ -49,7 +49,8 @@ REPORT_TRAIN_SIZE = 20_000
 _CODE = ("features", "_jobs", "predict", "fit_and_score", "_fit", "_score", "_size_mb", "compare",
          "validation_accuracy")
 #: The same for a :func:`load_or_choose_pca` choice.
-_CHOICE_CODE = ("features", "_jobs", "predict", "_fit", "_score", "_size_mb", "pca_models", "choose_pca")
+_CHOICE_CODE = ("features", "_jobs", "predict", "_fit", "_score", "_size_mb", "pca_models", "_components",
+                "choose_pca")
 
 
 def report_models(seed: int = 42, n_jobs: int = -1) -> dict:
@@ -349,7 +350,7 @@ def choose_pca(components: Iterable[int], x_train: np.ndarray, y_train: np.ndarr
 
     from mnistlab.runtime import progress_bar
 
-    components = sorted({int(k) for k in components})
+    components = _components(components)
     xtr, xval = features(x_train), features(x_val)
     fitted, fit_s, scores = {}, {}, {}
     steps = [(k, name, model) for k in components for name, model in pca_models(k, seed=seed).items()]
@@ -374,6 +375,14 @@ def choose_pca(components: Iterable[int], x_train: np.ndarray, y_train: np.ndarr
     return PCAChoice(validation, chosen, pd.DataFrame(rows).set_index("model"), predictions)
 
 
+def _components(components: Iterable[int]) -> list[int]:
+    """The numbers of PCA components asked for, sorted, each once; a clear error unless each is 1 to 784."""
+    found = sorted({int(k) for k in components})
+    if not found or not all(1 <= k <= 784 for k in found):
+        raise ValueError(f"components: expected numbers of PCA components from 1 to 784, got {found}")
+    return found
+
+
 def load_or_choose_pca(components: Iterable[int], train_size: int = REPORT_TRAIN_SIZE, *, seed: int = 42,
                        progress: bool = True, warn: Callable[[str], None] = cache.warn) -> PCAChoice:
     """:func:`choose_pca` on the first ``train_size`` training digits, the validation digits (the last
@@ -385,9 +394,7 @@ def load_or_choose_pca(components: Iterable[int], train_size: int = REPORT_TRAIN
     from mnistlab.data import load_mnist
     from mnistlab.recipes import VALIDATION_DIGITS
 
-    components = sorted({int(k) for k in components})
-    if not components or not all(1 <= k <= 784 for k in components):
-        raise ValueError(f"components: expected numbers of PCA components from 1 to 784, got {components}")
+    components = _components(components)
     if not components[-1] <= train_size <= 60_000 - VALIDATION_DIGITS:
         raise ValueError(f"train_size: expected {components[-1]:,} (the most components) to "
                          f"{60_000 - VALIDATION_DIGITS:,} training digits (the rest validate), got {train_size}")

@@ -97,14 +97,13 @@ def accuracy_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    columns = {}
+    columns = []
     for name, table in tables.items():
         transform = [f"{kind} ({unit})" for kind, unit in zip(table["transform"], table["unit"], strict=True)]
         strength = [f"{s:g}" for s in table["strength"]]
-        columns[name] = pd.Series(100 * table["accuracy"].to_numpy(), name=name,
-                                  index=pd.MultiIndex.from_arrays([transform, strength],
-                                                                  names=["transform", "strength"]))
-    return pd.concat(columns.values(), axis=1, sort=False).round(1)
+        index = pd.MultiIndex.from_arrays([transform, strength], names=["transform", "strength"])
+        columns.append(pd.Series(100 * table["accuracy"].to_numpy(), index=index, name=name))
+    return pd.concat(columns, axis=1, sort=False).round(1)
 
 
 #: The changes the course's targets name: a 4-pixel shift (right; right and down), a 20-degree turn, a Gaussian blur
