@@ -44,7 +44,7 @@ __all__ = [
     "tiles",
 ]
 
-_COLUMN_BUDGET = 1 << 20  # elements of the im2col buffer: 4 MB of float32, which stays in cache
+_COLUMN_BUDGET = 1 << 20  # elements of the im2col buffer (4 MB of float32): memory stays small whatever the batch
 
 IntPair = int | tuple[int, int]
 Padding = str | int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]

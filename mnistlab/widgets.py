@@ -439,6 +439,8 @@ class PaddingStrideExplorer(_SumExplorer):
                     (self.output_image, self.output_title, f"output {self.output.shape[0]}x{self.output.shape[1]}",
                      self.output, {"mark": self._clicked_mask()})])
         name = "valid" if p == 0 else ("same" if s == 1 and f == 2 * p + 1 else f"padding {p}")
+        if not kernel.any():  # a 1x1 edge kernel: no two sides to compare
+            text += f"; a {f}x{f} edge kernel is all zeros (an edge needs two sides), so the output is 0"
         self._set_status(f"{f}x{f} kernel, {name}, stride {s}: {text}", ok=self.tiles)
 
 

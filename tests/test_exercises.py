@@ -167,3 +167,20 @@ def test_every_exercise_has_its_cell_in_its_notebook_in_order():
         assert all(key.startswith(path.name[:2] + ".") for key in keys), (path.name, keys)
         filled += keys
     assert filled == list(ALL)
+
+
+def test_every_notebook_asks_the_question_its_exercise_checks():
+    """The markdown above each exercise cell holds the package's question word for word: the two copies cannot drift."""
+    import nbformat
+
+    asked = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for i, cell in enumerate(cells):
+            if cell.cell_type == "code" and cell.source.startswith("# EXERCISE "):
+                key = cell.source.split()[2].rstrip(":")
+                above = next(c.source for c in reversed(cells[:i]) if c.cell_type == "markdown")
+                asked[key] = above
+    assert sorted(asked) == sorted(ALL)
+    drifted = [key for key, above in asked.items() if ALL[key].question not in above]
+    assert not drifted, f"the notebook's question is not the package's: {drifted}"

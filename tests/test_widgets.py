@@ -105,6 +105,15 @@ def test_kernel_kind_changes_the_output(digits):
     np.testing.assert_allclose(ex.output, ops.conv2d(scaled(digits[0][0]), np.full((3, 3), 1 / 9)), rtol=1e-6)
 
 
+def test_a_one_pixel_edge_kernel_says_why_its_output_is_zero(digits):
+    ex = PaddingStrideExplorer(digits[0])
+    assert "all zeros" not in ex.status.value
+    ex.size.value = 1
+    assert not ex.output.any() and "a 1x1 edge kernel is all zeros" in ex.status.value
+    ex.kind.value = "blur"  # a 1x1 mean is the identity: nothing to explain
+    assert ex.output.any() and "all zeros" not in ex.status.value
+
+
 def test_pooling_explorer(digits):
     x, _ = digits
     ex = PoolingExplorer(x)

@@ -211,7 +211,8 @@ EXERCISES = [
                   Mistake("one window short", _one_short,
                           "one window short on each axis: there are H - F + 1 positions (range(H - F + 1)), "
                           "not H - F")),
-        right="your loop agrees with TensorFlow's convolution on every hidden case"),
+        right="your loop agrees with mnistlab.ops.conv2d, and so with TensorFlow's convolution, on every hidden "
+              "case"),
     Exercise(
         "01.3", "debug: a sign error on Sobel x",
         _buggy_question(),

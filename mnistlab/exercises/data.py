@@ -52,9 +52,9 @@ EXERCISES = [
     Exercise(
         "00.2", "the hardest digit to average",
         "Predict, then run the cell below to see: the nearest-average classifier gives each held-out digit the "
-        "label of the closest of the ten average digits drawn above. Which digit (0 to 9) will it get right least "
-        "often? Think of which digit is written in the most different ways, and whose average looks like another "
-        "digit's.",
+        "label of the closest of ten average digits like those drawn above, taken over the first 50,000 training "
+        "digits only. Which digit (0 to 9) will it get right least often? Think of which digit is written in the "
+        "most different ways, and whose average looks like another digit's.",
         ("A digit is hard for this classifier when many of its examples lie closer to another digit's average than "
          "to their own: which averages look alike?",
          "The 1s are the easiest (almost every 1 is one stroke in the middle, so their average is sharp). Look for "
@@ -67,8 +67,8 @@ EXERCISES = [
                                             "so its average is sharp and almost every 1 is closest to it"),
                   Mistake("second hardest", 8, "close: the 8s are the second hardest. One digit is misread even "
                                                "more often; compare the averages of 3, 5 and 8")),
-        right="the 5s: only about 70% of them are right, and about one in eight held-out 5s lies closer to the "
-              "average 3 than to the average 5"),
+        right="the 5s: only about 70% of them are right, and about one in eight held-out 5s is read as a 3 (121 "
+              "of 915)"),
     Exercise(
         "00.3", "the digit with the most ink",
         "Which training digit has the most ink, the largest sum of its 784 pixel values? Give its index in "
