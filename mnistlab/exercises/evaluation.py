@@ -200,9 +200,10 @@ EXERCISES = [
               "list scored on one set of digits?",
               "The one kept is partly the luckiest on these particular digits. Does that luck carry over?"),
         explanation="the test digits chose the winner, so its score there is flattered by the luck that made it "
-                    "win. That is why the course chooses on validation digits (the last 10,000 training digits, "
-                    "held out of training) and scores only the one kept on the test digits, once: that score "
-                    "stays an honest estimate"),
+                    "win. That is why choices belong on validation digits (the last 10,000 training digits, held "
+                    "out of training), with only the one kept scored on the test digits, once: that score stays "
+                    "an honest estimate. (The course's best recipe was first found by its test score, then checked "
+                    "again on validation digits: notebook 07.)"),
     Exercise(
         "07.6", "macro F1 from a confusion matrix",
         "Write `macro_f1(cm)`: the F1 score of every class of a confusion matrix `cm` (rows: true classes, "

@@ -137,8 +137,9 @@ EXERCISES = [
                   Mistake("no +1", 11, "you forgot the + 1: the first window sits at position 0 before any step"),
                   Mistake("no +1, no floor", 11.5, "two slips: round (28 - 5) / 2 down, then add 1 for the first "
                                                    "window"),
-                  Mistake("ceil", 13, "that rounds up, as 'same' padding does; with no padding the partial "
-                                      "window is dropped")),
+                  Mistake("ceil", 13, "that rounds (28 - 5) / 2 up, keeping the last partial window ('same' "
+                                      "padding would give ceil(28 / 2) = 14); with no padding the partial window "
+                                      "is dropped")),
         right="(28 - 5) // 2 + 1 = 12: the windows start at columns 0, 2, ..., 22, so column 27 is never seen"),
     Exercise(
         "02.2", "'same' padding at stride 2",
