@@ -50,7 +50,7 @@ _CODE = ("features", "_jobs", "predict", "fit_and_score", "_fit", "_score", "_si
          "validation_accuracy")
 #: The same for a :func:`load_or_choose_pca` choice.
 _CHOICE_CODE = ("features", "_jobs", "predict", "_fit", "_score", "_size_mb", "pca_models", "_components",
-                "choose_pca")
+                "_choose", "choose_pca")
 
 
 def report_models(seed: int = 42, n_jobs: int = -1) -> dict:
@@ -293,11 +293,7 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, n
     key = f"baselines-{'pca' if pca else 'report'}-n{train_size}-s{seed}-{cache.digest(identity)}"
 
     def read(entry: cache.Entry):
-        table = pd.DataFrame(**entry.meta["table"])
-        table.index.name = "model"
-        predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in entry.meta["predictions"].items()}
-        if set(predictions) != set(table.index) or any(p.shape != (10_000,) for p in predictions.values()):
-            raise cache.Unusable("its predictions do not match the table's models and the 10,000 test digits")
+        table, predictions = _scores_read(entry.meta)
         if validates != ("val_accuracy" in table):
             raise cache.Unusable("its validation accuracy is missing" if validates else "it has a validation "
                                  "accuracy, yet the models trained on the validation digits")
@@ -314,12 +310,28 @@ def load_or_compare(train_size: int = REPORT_TRAIN_SIZE, *, pca: bool = False, n
         return table, predictions
 
     def write(result):
-        table, predictions = result
-        return {"table": table.to_dict(orient="split"),
-                "predictions": {name: p.tolist() for name, p in predictions.items()}}, {}
+        return _scores_written(*result), {}
 
     return cache.load_or_compute(key, compute, read=read, write=write, required={"table": dict, "predictions": dict},
                                  log=warn)
+
+
+def _scores_written(table: pd.DataFrame, predictions: Mapping[str, np.ndarray]) -> dict:
+    """A scores table and its models' test predictions as a cache entry's JSON (:func:`_scores_read` reads it)."""
+    return {"table": table.to_dict(orient="split"),
+            "predictions": {name: p.tolist() for name, p in predictions.items()}}
+
+
+def _scores_read(meta: Mapping) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The table and predictions :func:`_scores_written` wrote; :class:`mnistlab.cache.Unusable` unless they agree."""
+    import pandas as pd
+
+    table = pd.DataFrame(**meta["table"])
+    table.index.name = "model"
+    predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in meta["predictions"].items()}
+    if set(predictions) != set(table.index) or any(p.shape != (10_000,) for p in predictions.values()):
+        raise cache.Unusable("its predictions do not match the table's models and the 10,000 test digits")
+    return table, predictions
 
 
 @dataclass(frozen=True)
@@ -363,7 +375,7 @@ def choose_pca(components: Iterable[int], x_train: np.ndarray, y_train: np.ndarr
         fitted[model_name, k] = model
     validation = pd.Series(scores).unstack().loc[list(dict.fromkeys(name for name, _ in scores))]
     validation.index.name, validation.columns.name = "model", "PCA components"
-    chosen = validation.idxmax(axis=1)  # the first column of the best: the fewest components on a tie
+    chosen = _choose(validation)
     rows, predictions, xte = [], {}, features(x_test)
     for model_name, k in chosen.items():
         model, name = fitted[model_name, k], f"PCA {k} + {model_name}"
@@ -373,6 +385,12 @@ def choose_pca(components: Iterable[int], x_train: np.ndarray, y_train: np.ndarr
                      "fit_s": fit_s[model_name, k], "predict_s": scored["predict_s"], "size_mb": _size_mb(model),
                      "val_accuracy": validation.loc[model_name, k]})
     return PCAChoice(validation, chosen, pd.DataFrame(rows).set_index("model"), predictions)
+
+
+def _choose(validation: pd.DataFrame) -> pd.Series:
+    """For each model (row), the number of components (column, in increasing order) with the best validation
+    accuracy: the first of the best, so the fewest on a tie."""
+    return validation.idxmax(axis=1)
 
 
 def _components(components: Iterable[int]) -> list[int]:
@@ -407,13 +425,9 @@ def load_or_choose_pca(components: Iterable[int], train_size: int = REPORT_TRAIN
     def read(entry: cache.Entry) -> PCAChoice:
         validation = pd.DataFrame(**entry.meta["validation"])
         validation.index.name, validation.columns.name = "model", "PCA components"
-        table = pd.DataFrame(**entry.meta["table"])
-        table.index.name = "model"
-        predictions = {name: np.asarray(p, dtype=np.uint8) for name, p in entry.meta["predictions"].items()}
-        if list(validation.columns) != components or set(predictions) != set(table.index) or any(
-                p.shape != (10_000,) for p in predictions.values()):
-            raise cache.Unusable("its scores do not match the components asked for and the 10,000 test digits")
-        return PCAChoice(validation, validation.idxmax(axis=1), table, predictions)
+        if list(validation.columns) != components:
+            raise cache.Unusable("its validation scores are not for the components asked for")
+        return PCAChoice(validation, _choose(validation), *_scores_read(entry.meta))
 
     def compute() -> PCAChoice:
         (x_train, y_train), (x_test, y_test) = load_mnist()
@@ -422,8 +436,7 @@ def load_or_choose_pca(components: Iterable[int], train_size: int = REPORT_TRAIN
 
     def write(result: PCAChoice):
         return {"validation": result.validation.to_dict(orient="split"),
-                "table": result.table.to_dict(orient="split"),
-                "predictions": {name: p.tolist() for name, p in result.predictions.items()}}, {}
+                **_scores_written(result.table, result.predictions)}, {}
 
     return cache.load_or_compute(key, compute, read=read, write=write,
                                  required={"validation": dict, "table": dict, "predictions": dict}, log=warn)

@@ -173,14 +173,14 @@ def test_every_notebook_asks_the_question_its_exercise_checks():
     """The markdown above each exercise cell holds the package's question word for word: the two copies cannot drift."""
     import nbformat
 
+    from mnistlab.course import exercise_key, find_notebooks
+
     asked = {}
-    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
-        cells = nbformat.read(path, as_version=4).cells
+    for path in find_notebooks(Path(__file__).resolve().parents[1] / "notebooks"):
+        cells = nbformat.read(path, 4).cells
         for i, cell in enumerate(cells):
-            if cell.cell_type == "code" and cell.source.startswith("# EXERCISE "):
-                key = cell.source.split()[2].rstrip(":")
-                above = next(c.source for c in reversed(cells[:i]) if c.cell_type == "markdown")
-                asked[key] = above
+            if key := exercise_key(cell):
+                asked[key] = next(c.source for c in reversed(cells[:i]) if c.cell_type == "markdown")
     assert sorted(asked) == sorted(ALL)
     drifted = [key for key, above in asked.items() if ALL[key].question not in above]
     assert not drifted, f"the notebook's question is not the package's: {drifted}"

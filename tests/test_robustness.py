@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 
 from mnistlab import attacks, fonts, inference, robustness, transforms
 
-TRANSFORMS_UNIT = {name: t.unit for name, t in transforms.TRANSFORMS.items()}
-
 
 def dot(row: int, col: int, dtype=np.uint8) -> np.ndarray:
     image = np.zeros((1, 28, 28), dtype)
@@ -207,7 +205,7 @@ def test_accuracy_table_puts_the_models_sweeps_side_by_side_in_percent():
     one = robustness.sweep(quarter_predict, images, labels, ["invert"])
     table = robustness.accuracy_table({"both": both.table, "invert only": one.table})
     assert list(table.columns) == ["both", "invert only"] and table.index.names == ["transform", "strength"]
-    rows = [(f"shift diagonal ({TRANSFORMS_UNIT['shift diagonal']})", f"{s:g}") for s in range(7)]
+    rows = [(f"shift diagonal ({transforms.TRANSFORMS['shift diagonal'].unit})", f"{s:g}") for s in range(7)]
     assert list(table.index[:7]) == rows
     np.testing.assert_array_equal(table["both"].iloc[:7], [100, 100, 66.7, 66.7, 66.7, 33.3, 33.3])
     assert table["invert only"].iloc[:7].isna().all()  # a transform a model was not swept on: no number
