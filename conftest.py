@@ -3,12 +3,16 @@ this folder, whatever paths it is given.
 
 pyproject.toml runs pytest with ``-n 2 --dist loadfile --no-loadscope-reorder``: pytest-xdist sends each file
 whole to one worker (a notebook's cells share one kernel), in the order of the collection, which
-:func:`pytest_collection_modifyitems` sets:
+:func:`pytest_collection_modifyitems` sets, the longest work first so that the short files fill the gaps at the end:
 
 1. :data:`FIRST`: the notebooks that train or fit what later ones read, longest first, one on each worker;
-2. the unit tests and the other notebooks, as they come;
+2. :data:`LONG`: long files that read nothing the first ones compute, while those still run;
 3. :data:`AFTER`: the notebooks and tests that read what the first ones computed (by then it is in the cache);
-4. the solved course (``solutions`` mark), then the browser suite (``e2e`` mark).
+4. the solved course (``solutions`` mark);
+5. everything else, short files, as they come.
+
+A worker is sent its next file while it still has two tests of its last one to run, so a file of one or two tests
+does not end a worker's share by itself: the short files after it do.
 
 Two processes that need the same cached result at once never both compute it: the second waits for the first
 and reads its result (:func:`mnistlab.cache.locked`). So the order only saves time; any order gives the same
@@ -28,9 +32,12 @@ from mnistlab.runtime import THREADS_ENV
 #: The files that go out first, in this order: the report's CNN and the best models trained (05), the classical
 #: baselines fitted (04).
 FIRST = ("notebooks/05_cnn.ipynb", "notebooks/04_baselines.ipynb")
-#: The files that read what :data:`FIRST` computed: they go out after every other unit test and notebook.
-AFTER = ("notebooks/07_evaluation.ipynb", "notebooks/08_beyond_the_test_set.ipynb", "tests/test_restart.py")
-
+#: Long files that need nothing :data:`FIRST` computes: they go out next, while the first ones still run (the
+#: browser's explorers of notebooks 01 to 03, the CNN's unit tests, the exercises with 05.5's training).
+LONG = ("tests/e2e/test_lab.py", "tests/test_cnn.py", "tests/test_exercises.py")
+#: The files that read what :data:`FIRST` computed, in this order, after :data:`LONG`.
+AFTER = ("notebooks/07_evaluation.ipynb", "notebooks/08_beyond_the_test_set.ipynb", "tests/test_restart.py",
+         "tests/e2e/test_lab_trained.py")
 
 def share_the_cores(environ: dict = os.environ) -> None:
     """Under pytest-xdist, give each worker its share of the cores (``$MNISTLAB_THREADS``, unless set already): its
@@ -63,17 +70,13 @@ _own_data_folder()
 
 def rank(item: pytest.Item) -> tuple[int, int]:
     """Where a test goes in the run (the module's docstring): its phase, then its place within the phase."""
-    if item.get_closest_marker("e2e"):
-        return 4, 0
+    path = item.nodeid.split("::", 1)[0]
+    for phase, files in enumerate((FIRST, LONG, AFTER)):
+        if path in files:
+            return phase, files.index(path)
     if item.get_closest_marker("solutions"):
         return 3, 0
-    path = item.nodeid.split("::", 1)[0]
-    if path in FIRST:
-        return 0, FIRST.index(path)
-    if path in AFTER:
-        return 2, AFTER.index(path)
-    return 1, 0
-
+    return 4, 0
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests in the order of :func:`rank` (a stable sort: within a rank, the order pytest collected)."""

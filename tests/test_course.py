@@ -210,8 +210,8 @@ def _root_conftest():
 
 def test_pytest_sends_each_file_whole_to_a_worker_in_the_course_order():
     """pytest-xdist's documented ``loadfile`` keeps a notebook's cells on one worker (they share a kernel), in the
-    order the root conftest sets: the notebooks that train first, those that read what they trained after every
-    other unit, then the solved course, then the browser suite."""
+    order the root conftest sets: the notebooks that train first, then the long files that need nothing they
+    train, then those that read what they trained, then the solved course, then the short files."""
     from pathlib import Path
     from types import SimpleNamespace
 
@@ -219,24 +219,26 @@ def test_pytest_sends_each_file_whole_to_a_worker_in_the_course_order():
     addopts = next(line for line in (root / "pyproject.toml").read_text().splitlines() if line.startswith("addopts"))
     assert "--dist loadfile" in addopts and "--no-loadscope-reorder" in addopts
     conftest = _root_conftest()
-    for path in (*conftest.FIRST, *conftest.AFTER):
+    for path in (*conftest.FIRST, *conftest.LONG, *conftest.AFTER):
         assert (root / path).is_file(), path
 
     def item(nodeid: str, mark: str | None = None):
         return SimpleNamespace(nodeid=nodeid, get_closest_marker=lambda name: name if name == mark else None)
 
-    items = [item("tests/e2e/test_lab.py::test_notebook_in_jupyterlab[00_data.ipynb]", "e2e"),
+    items = [item("tests/e2e/test_site_browser.py::test_front_page", "e2e"),
+             item("tests/e2e/test_lab_trained.py::test_notebook_in_jupyterlab[07_evaluation.ipynb]", "e2e"),
              item("notebooks/08_beyond_the_test_set.ipynb::Cell 0"), item("tests/test_ops.py::test_conv"),
              item("tests/test_solutions.py::test_the_course_with_every_exercise_solved", "solutions"),
              item("tests/test_restart.py::test_first_cell_sets_up_every_exercise_and_widget[07_evaluation.ipynb]"),
              item("notebooks/04_baselines.ipynb::Cell 0"), item("notebooks/00_data.ipynb::Cell 0"),
+             item("tests/test_exercises.py::test_x"), item("tests/e2e/test_lab.py::test_notebook_in_jupyterlab", "e2e"),
              item("notebooks/07_evaluation.ipynb::Cell 0"), item("notebooks/05_cnn.ipynb::Cell 0"),
-             item("notebooks/05_cnn.ipynb::Cell 1")]
+             item("notebooks/05_cnn.ipynb::Cell 1"), item("tests/test_cnn.py::test_y")]
     conftest.pytest_collection_modifyitems(items)
     assert [i.nodeid.split("::")[0].split("/")[-1] for i in items] == [
-        "05_cnn.ipynb", "05_cnn.ipynb", "04_baselines.ipynb", "test_ops.py", "00_data.ipynb", "07_evaluation.ipynb",
-        "08_beyond_the_test_set.ipynb", "test_restart.py", "test_solutions.py", "test_lab.py"]
-
+        "05_cnn.ipynb", "05_cnn.ipynb", "04_baselines.ipynb", "test_lab.py", "test_cnn.py", "test_exercises.py",
+        "07_evaluation.ipynb", "08_beyond_the_test_set.ipynb", "test_restart.py", "test_lab_trained.py",
+        "test_solutions.py", "test_site_browser.py", "test_ops.py", "00_data.ipynb"]
 
 def test_pytest_workers_share_the_cores(monkeypatch):
     """Each xdist worker gets its share of the cores for TensorFlow and BLAS, and a value set by hand is kept."""

@@ -3,9 +3,9 @@ oracle: the same explorer built headless in this process and given the same chan
 by the unit tests. After a change the page must show the oracle's output image pixel for pixel, its shape label
 and its status line. Digits are drawn with the mouse on notebook 07's drawing pad.
 
-The tests that run them are split in two files, so that pytest-xdist runs them on two workers at once:
-test_lab.py (notebooks 01 to 03, and the checks of the suite's own eyes) and test_lab_trained.py (notebooks 07
-and 08, which read the trained models).
+The tests that run them are in two files: test_lab.py (notebooks 01 to 03, and the checks of the suite's own
+eyes), which needs nothing trained and runs early, and test_lab_trained.py (notebooks 07 and 08), which runs after
+notebook 08 has computed what they read (the root conftest.py orders them).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The notebooks that read the trained models run in JupyterLab in Chromium, their exercises solved: digits drawn
 with the mouse on notebook 07's drawing pad, and notebook 08's transform explorer beside an oracle reading with the
-same cached robust CNN (tests/e2e/explorers.py drives them). A file of their own, so that pytest-xdist runs them
-on one worker while test_lab.py runs on the other.
+same cached robust CNN (tests/e2e/explorers.py drives them). A file of their own, run after notebook 08
+has computed what they read, where test_lab.py runs early (the root conftest.py orders them).
 """
 
 from __future__ import annotations
