@@ -33,8 +33,8 @@ from mnistlab.runtime import THREADS_ENV
 #: baselines fitted (04).
 FIRST = ("notebooks/05_cnn.ipynb", "notebooks/04_baselines.ipynb")
 #: Long files that need nothing :data:`FIRST` computes: they go out next, while the first ones still run (the
-#: browser's explorers of notebooks 01 to 03, the CNN's unit tests, the exercises with 05.5's training).
-LONG = ("tests/e2e/test_lab.py", "tests/test_cnn.py", "tests/test_exercises.py")
+#: browser's explorers of notebooks 01 to 03, the CNN's unit tests, the exercises with 05.5's training, notebook 06).
+LONG = ("tests/e2e/test_lab.py", "tests/test_cnn.py", "tests/test_exercises.py", "notebooks/06_how_it_learns.ipynb")
 #: The files that read what :data:`FIRST` computed, in this order, after :data:`LONG`.
 AFTER = ("notebooks/07_evaluation.ipynb", "notebooks/08_beyond_the_test_set.ipynb", "tests/test_restart.py",
          "tests/e2e/test_lab_trained.py")

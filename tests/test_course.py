@@ -233,10 +233,12 @@ def test_pytest_sends_each_file_whole_to_a_worker_in_the_course_order():
              item("notebooks/04_baselines.ipynb::Cell 0"), item("notebooks/00_data.ipynb::Cell 0"),
              item("tests/test_exercises.py::test_x"), item("tests/e2e/test_lab.py::test_notebook_in_jupyterlab", "e2e"),
              item("notebooks/07_evaluation.ipynb::Cell 0"), item("notebooks/05_cnn.ipynb::Cell 0"),
-             item("notebooks/05_cnn.ipynb::Cell 1"), item("tests/test_cnn.py::test_y")]
+             item("notebooks/05_cnn.ipynb::Cell 1"), item("tests/test_cnn.py::test_y"),
+             item("notebooks/06_how_it_learns.ipynb::Cell 0")]
     conftest.pytest_collection_modifyitems(items)
     assert [i.nodeid.split("::")[0].split("/")[-1] for i in items] == [
         "05_cnn.ipynb", "05_cnn.ipynb", "04_baselines.ipynb", "test_lab.py", "test_cnn.py", "test_exercises.py",
+        "06_how_it_learns.ipynb",
         "07_evaluation.ipynb", "08_beyond_the_test_set.ipynb", "test_restart.py", "test_lab_trained.py",
         "test_solutions.py", "test_site_browser.py", "test_ops.py", "00_data.ipynb"]
 
