@@ -11,8 +11,8 @@ whole to one worker (a notebook's cells share one kernel), in the order of the c
 4. the solved course (``solutions`` mark);
 5. everything else, short files, as they come.
 
-A worker is sent its next file while it still has two tests of its last one to run, so a file of one or two tests
-does not end a worker's share by itself: the short files after it do.
+pytest-xdist sends a worker its next file while two tests of its current one are still to run; the short files
+at the end even out what is left of the two workers' shares.
 
 Two processes that need the same cached result at once never both compute it: the second waits for the first
 and reads its result (:func:`mnistlab.cache.locked`). So the order only saves time; any order gives the same
@@ -38,6 +38,7 @@ LONG = ("tests/e2e/test_lab.py", "tests/test_cnn.py", "tests/test_exercises.py",
 #: The files that read what :data:`FIRST` computed, in this order, after :data:`LONG`.
 AFTER = ("notebooks/07_evaluation.ipynb", "notebooks/08_beyond_the_test_set.ipynb", "tests/test_restart.py",
          "tests/e2e/test_lab_trained.py")
+
 
 def share_the_cores(environ: dict = os.environ) -> None:
     """Under pytest-xdist, give each worker its share of the cores (``$MNISTLAB_THREADS``, unless set already): its
@@ -77,6 +78,7 @@ def rank(item: pytest.Item) -> tuple[int, int]:
     if item.get_closest_marker("solutions"):
         return 3, 0
     return 4, 0
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests in the order of :func:`rank` (a stable sort: within a rank, the order pytest collected)."""
