@@ -242,6 +242,7 @@ def test_pytest_sends_each_file_whole_to_a_worker_in_the_course_order():
         "07_evaluation.ipynb", "08_beyond_the_test_set.ipynb", "test_restart.py", "test_lab_trained.py",
         "test_solutions.py", "test_site_browser.py", "test_ops.py", "00_data.ipynb"]
 
+
 def test_pytest_workers_share_the_cores(monkeypatch):
     """Each xdist worker gets its share of the cores for TensorFlow and BLAS, and a value set by hand is kept."""
     import os
