@@ -5,6 +5,7 @@ Both functions import TensorFlow when called (importing this module does not).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,11 +31,30 @@ def input_gradient(model: keras.Model, images: np.ndarray, labels: np.ndarray) -
     tf = import_tensorflow()
     images = as_digits(images)
     x = tf.convert_to_tensor(images.reshape(len(images), 28, 28, 1), dtype=tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        probabilities = model(x, training=False)
-        loss = tf.keras.losses.sparse_categorical_crossentropy(np.asarray(labels), probabilities)
-    return tape.gradient(loss, x).numpy().reshape(images.shape)
+    gradient = _compiled_gradient(tf, model)(x, tf.convert_to_tensor(np.asarray(labels)))
+    return gradient.numpy().reshape(images.shape)
+
+
+#: One compiled gradient per model, made on its first use and dropped with the model.
+_GRADIENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled_gradient(tf, model: keras.Model):
+    """The input gradient of :func:`input_gradient` as a TensorFlow graph, traced once per model (and batch shape):
+    the same numbers as running it op by op, in half the time, which the many steps of :func:`iterated` repeat."""
+    if model not in _GRADIENTS:
+        reference = weakref.ref(model)  # the graph must not keep the model alive, nor this entry with it
+
+        @tf.function(reduce_retracing=True)
+        def gradient(x, labels):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                probabilities = reference()(x, training=False)
+                loss = tf.keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+            return tape.gradient(loss, x)
+
+        _GRADIENTS[model] = gradient
+    return _GRADIENTS[model]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistlab import cache, models
+from mnistlab import cache, inference, models
 from mnistlab.recipes import DEFAULT_MODEL, DEFAULTS, RECIPES, REPORT_PROTOCOL, VALIDATION_DIGITS, TrainConfig
 from mnistlab.runtime import import_tensorflow
 
@@ -230,7 +230,7 @@ def fit(model, config: TrainConfig, x, y, validation=None, *, callbacks=()) -> d
 def _trained(config: TrainConfig, model, history: dict, seconds: float, test=None) -> Trained:
     if test is None:
         *_, test = training_data(config)
-    _, accuracy = model.evaluate(*test, batch_size=1000, verbose=0)
+    _, accuracy = model.evaluate(*test, batch_size=inference.BATCH_SIZE, verbose=0)
     return Trained(model, config, {k: [float(v) for v in vs] for k, vs in history.items()}, float(seconds),
                    float(accuracy))
 

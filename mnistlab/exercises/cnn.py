@@ -129,12 +129,13 @@ def _validation_accuracy(model) -> float:
         return kept[1]
     with _pristine():  # the package's own loading and scaling, whatever the learner replaced
         from mnistlab.data import load_mnist
+        from mnistlab.inference import BATCH_SIZE
         from mnistlab.preprocess import add_channel, scale
         from mnistlab.recipes import VALIDATION_DIGITS
 
         (x_train, y_train), _ = load_mnist()
         x_val, y_val = add_channel(scale(x_train[-VALIDATION_DIGITS:])), y_train[-VALIDATION_DIGITS:]
-    scores = keras.Model.predict(model, x_val, batch_size=1000, verbose=0)  # Keras' predict, not a replacement
+    scores = keras.Model.predict(model, x_val, batch_size=BATCH_SIZE, verbose=0)  # Keras' predict, not a replacement
     accuracy = float(np.mean(np.asarray(scores).argmax(axis=1) == y_val))
     _SCORED[id(model)] = (digest, accuracy)
     return accuracy
