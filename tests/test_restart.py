@@ -10,35 +10,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_files import restart_cells, restart_sources
 
-from mnistlab.course import fill_solutions
 from mnistlab.exercises.core import SOLUTIONS_ENV
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def shows_a_widget(cell) -> bool:
-    """Whether a stored code cell's outputs show a widget (an explorer, the drawing pad)."""
-    return any(WIDGET_VIEW in out.get("data", {}) for out in cell.get("outputs", []))
-
-
-#: Exercises whose solution trains a CNN for about a minute: their cells are left out here (their solution imports
-#: all it needs itself, and runs in tests/test_exercises.py).
-TRAINS_A_CNN = {"05.5"}
-
-
-def restart_cells(path: Path) -> tuple[nbformat.NotebookNode, list[int]]:
-    """The notebook with its exercises solved, and the indices of the cells to run after its first code cell:
-    the exercise cells and the cells that show a widget, in order."""
-    nb = nbformat.read(path, as_version=4)
-    widgets = {i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and shows_a_widget(cell)}
-    slow = {i for i, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and any(f'exercise("{key}")' in cell.source for key in TRAINS_A_CNN)}
-    fill_solutions(nb)
-    exercises = {i for i, cell in enumerate(nb.cells)
-                 if cell.cell_type == "code" and cell.source.startswith("# EXERCISE ")}
-    return nb, sorted((widgets | exercises) - slow)
 
 
 def test_every_notebook_has_cells_to_restart_into():
@@ -50,11 +26,8 @@ def test_first_cell_sets_up_every_exercise_and_widget(path, monkeypatch):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb, wanted = restart_cells(path)
-    first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
-    cells = [nb.cells[first]] + [nb.cells[i] for i in wanted if i != first]
-    for cell in cells:
-        cell.outputs = []
+    nb = nbformat.read(path, as_version=4)
+    cells = [nbformat.v4.new_code_cell(source) for source in restart_sources(path)]
     trimmed = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
     client = NotebookClient(trimmed, timeout=600, kernel_name="python3", extra_arguments=["--log-level=ERROR"],
                             resources={"metadata": {"path": str(path.parent)}})

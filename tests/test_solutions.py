@@ -2,8 +2,9 @@
 check must pass, so no exercise is unsolvable. Runs after nbval (the models are cached by then).
 
 Where the browser suite must run (``MNISTLAB_E2E=1``, as in CI) this test steps aside rather than run every
-notebook again: the suite runs the solved notebooks with widgets in JupyterLab (tests/e2e/labserver.py), and
-every exercise cell, solved and unsolved, runs in tests/test_exercises.py.
+notebook again: the suite runs the solved notebooks with widgets in JupyterLab (tests/e2e/labserver.py; 07 and 08
+cut to their first cell, exercises and explorers), tests/test_restart.py runs every notebook's solved exercises after
+only its first cell, and every exercise cell, solved and unsolved, runs in tests/test_exercises.py.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from labpage import (
     slider_value,
     wait_for_pixels,
 )
-from labserver import NOTEBOOKS
+from labserver import NOTEBOOKS, ROOT
+from notebook_files import restart_cells, shows_a_widget
 
 from mnistlab.data import load_mnist
 from mnistlab.widgets import ConvolutionExplorer, PaddingStrideExplorer, PoolingExplorer
@@ -302,13 +303,27 @@ EXPLORERS = {"01_convolution.ipynb": explore_convolution, "02_padding_stride.ipy
 WIDGET_NOTEBOOKS = [p.name for p in NOTEBOOKS if p.name in EXPLORERS]
 
 
-#: The notebooks that read the trained models (cached by nbval's run by then): driven in test_lab_trained.py.
+#: The notebooks that read the trained models (cached by nbval's run by then): driven in test_lab_trained.py. nbval
+#: runs them whole (08 evaluates models for about two minutes); in the browser each is cut to :func:`browser_cells`.
 READ_TRAINED_MODELS = ("07_evaluation.ipynb", "08_beyond_the_test_set.ipynb")
 
 
+def browser_cells(path) -> list[str]:
+    """The sources of a notebook cut for the browser: its first code cell, its exercises solved (the cells a restarted
+    kernel runs, tests/test_restart.py) and every code cell from its first widget on (the cells that use it). What a
+    page adds to nbval's whole run: the widgets rendered and used, no error or stderr in JupyterLab."""
+    nb, wanted = restart_cells(path)
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    widget = min(i for i in code if shows_a_widget(nb.cells[i]))
+    return [nb.cells[i].source for i in sorted({code[0], *wanted, *(i for i in code if i >= widget)})]
+
+
 def run_in_jupyterlab(lab, page, screenshot_dir, notebook: str) -> None:
-    """Run all cells in the browser: no error, no stderr, every widget rendered; then use its explorer."""
+    """Run all cells in the browser (of :data:`READ_TRAINED_MODELS`, their :func:`browser_cells`): no error, no
+    stderr, every widget rendered; then use its explorer."""
     lab.shutdown_kernels()  # the notebooks opened before: a fresh kernel, as for a learner opening this one
+    if notebook in READ_TRAINED_MODELS:
+        lab.add_notebook(notebook, *browser_cells(ROOT / "notebooks" / notebook))
     open_notebook(page, lab.notebook_url(notebook))
     report = run_all(page, notebook)
     assert not report.problems(), f"{notebook} in JupyterLab:\n" + "\n".join(report.problems())
