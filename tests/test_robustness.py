@@ -262,6 +262,46 @@ def test_adversarial_finds_the_smallest_flipping_step_of_a_linear_model():
 
 
 @pytest.mark.tensorflow
+def test_input_gradient_is_the_op_by_op_gradient_follows_the_weights_and_lets_the_model_go():
+    """The gradient is traced once per model: over random models and batch sizes it equals TensorFlow's gradient taken
+    op by op, it reads the weights as they are now, and it keeps no model alive."""
+    import gc
+    import weakref
+
+    keras = pytest.importorskip("keras")
+    import tensorflow as tf
+
+    from mnistlab.runtime import configure
+
+    configure(seed=0, tensorflow=True, plots=False)
+    rng = np.random.default_rng(1)
+
+    def by_hand(model, images, labels):
+        x = tf.convert_to_tensor(images[..., None])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = keras.losses.sparse_categorical_crossentropy(labels, model(x, training=False))
+        return tape.gradient(loss, x).numpy()[..., 0]
+
+    for _ in range(4):
+        model = keras.Sequential([keras.Input((28, 28, 1)),
+                                  keras.layers.Conv2D(int(rng.integers(1, 6)), int(rng.integers(2, 6)),
+                                                      strides=int(rng.integers(1, 3)), activation="relu"),
+                                  keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+        for n in rng.integers(1, 40, 3):
+            images, labels = rng.random((n, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+            np.testing.assert_allclose(attacks.input_gradient(model, images, labels), by_hand(model, images, labels),
+                                       rtol=1e-5, atol=1e-7)
+        model.set_weights([w + rng.normal(0, 0.1, w.shape).astype(np.float32) for w in model.get_weights()])
+        np.testing.assert_allclose(attacks.input_gradient(model, images, labels), by_hand(model, images, labels),
+                                   rtol=1e-5, atol=1e-7)
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
+
+
+@pytest.mark.tensorflow
 def test_iterated_steps_stay_within_epsilon_of_the_digits_and_within_0_and_1():
     keras = pytest.importorskip("keras")
     from mnistlab.runtime import configure
