@@ -26,18 +26,25 @@ def cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+def tiny_training(tmp_path_factory):
+    """The tiny config trained once for the module, into a cache of its own, and the lines its training printed."""
     import os
 
     old = os.environ.get("MNISTLAB_CACHE")
     os.environ["MNISTLAB_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    lines = []
     try:
-        return training.load_or_train(TINY, progress=False)
+        return training.load_or_train(TINY, print_fn=lines.append), lines
     finally:
         if old is None:
             del os.environ["MNISTLAB_CACHE"]
         else:
             os.environ["MNISTLAB_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_training):
+    return tiny_training[0]
 
 
 def test_report_cnn_is_the_reports_model():
@@ -98,19 +105,19 @@ def test_train_config_validates_and_keys():
     assert training.REPORT_PROTOCOL.validates and not training.DEFAULTS["report"].validates
 
 
-def test_training_is_repeatable_cached_and_said_one_line_per_epoch(tiny_model, monkeypatch):
-    first = tiny_model  # trained by load_or_train into the module's cache
+def test_training_is_cached_and_said_one_line_per_epoch(tiny_training, monkeypatch):
+    """Trained once (the module's fixture), said one line per epoch, then read from the cache. That training is
+    repeatable is shown by test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached: its own training of the
+    same config scores the same."""
+    first, lines = tiny_training
     root = first.path.parent.parent.parent
     assert not first.from_cache and first.path.parent.parent == root / TINY.key() and first.path.exists()
     assert len(first.history["loss"]) == 2 and "val_accuracy" in first.history
     assert 0.85 < first.test_accuracy < 1.0
-    monkeypatch.setenv("MNISTLAB_CACHE", str(root))
-    lines = []
-    again = training.load_or_train(TINY, retrain=True, print_fn=lines.append)
-    assert not again.from_cache and again.test_accuracy == first.test_accuracy  # seeded and deterministic
     assert lines[0].startswith("training report on 3,000 digits for 2 epochs")
     assert [line.split()[1] for line in lines[1:]] == ["1/2", "2/2"]
     assert "validation accuracy" in lines[1]
+    monkeypatch.setenv("MNISTLAB_CACHE", str(root))
     cached = training.load_or_train(TINY, progress=False, warn=pytest.fail)
     assert cached.from_cache and cached.test_accuracy == first.test_accuracy
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
@@ -162,6 +169,16 @@ def test_a_stale_cache_entry_is_retrained(cache, tiny_model, trainings):
     assert training.load_or_train(TINY, progress=False, warn=pytest.fail).from_cache and trainings == [TINY]
 
 
+def test_retrain_trains_again_and_replaces_the_cached_entry(cache, tiny_model, trainings):
+    import shutil
+
+    shutil.copytree(tiny_model.path.parent.parent, cache / TINY.key())  # the module's trained entry
+    assert training.load_or_train(TINY, progress=False, warn=pytest.fail).from_cache and trainings == []
+    again = training.load_or_train(TINY, retrain=True, progress=False, warn=pytest.fail)
+    assert not again.from_cache and trainings == [TINY] and again.path is not None and again.path.exists()
+    assert training.load_or_train(TINY, progress=False, warn=pytest.fail).from_cache and trainings == [TINY]
+
+
 # Every corruption of an entry is covered without TensorFlow in test_cache.py; here the two that a model adds:
 # weights cut short, and weights that match their checksum yet are no model Keras can load.
 @pytest.mark.parametrize("how", ["truncated weights", "weights not a model"])
@@ -204,7 +221,7 @@ def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache, tiny_m
     history = model.fit(x, y, batch_size=TINY.batch_size, epochs=TINY.epochs, validation_data=validation, verbose=0)
     kept = training.score_and_cache(TINY, model, history.history, 1.5)
     assert kept.train_seconds == 1.5 and kept.path.exists() and len(kept.history["val_accuracy"]) == 2
-    assert kept.test_accuracy == tiny_model.test_accuracy  # what train() makes
+    assert kept.test_accuracy == tiny_model.test_accuracy  # what train() makes: training is repeatable
 
     keras.utils.set_random_seed(0)
     fresh = models.report_cnn()
@@ -236,6 +253,7 @@ def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cach
 
     model = training.build(config)
     (x, y), validation, _ = training.training_data(config)
+    validation = tuple(part[:1000] for part in validation)  # enough for a validation accuracy each epoch
     layers = Layers()
     history = training.fit(model, config, x, y, validation, callbacks=[layers])
     assert layers.seen == [(0, True), (1, False), (2, False)]
