@@ -8,8 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+from notebook_files import WIDGET_VIEW  # tests/, on the path as tests/conftest.py's folder
 
 _OPENED = """() => {
   const app = window.jupyterapp;
@@ -180,7 +179,7 @@ def run_all(page, notebook: str, timeout_s: float = 600, render_s: float = 30) -
 
 
 def _report(page, notebook: str, result: str, seconds: float) -> RunReport:
-    raw = page.evaluate(_REPORT, WIDGET_MIME)
+    raw = page.evaluate(_REPORT, WIDGET_VIEW)
     return RunReport(notebook, result, seconds, raw["kernel"], [CellReport(**c) for c in raw["cells"]])
 
 

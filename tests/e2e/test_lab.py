@@ -17,8 +17,9 @@ from explorers import (
     run_in_jupyterlab,
     wait_for_text,
 )
-from labpage import WIDGET_MIME, control, move_slider, open_notebook, png_pixels, run_all, wait_for_callback_error
+from labpage import control, move_slider, open_notebook, png_pixels, run_all, wait_for_callback_error
 from labserver import NOTEBOOKS, LabServer
+from notebook_files import shows_a_widget
 
 from mnistlab.widgets import PaddingStrideExplorer
 
@@ -30,9 +31,7 @@ def test_every_notebook_with_a_widget_is_driven_here():
     and only those do."""
     import nbformat
 
-    with_widgets = [p.name for p in NOTEBOOKS
-                    if any(WIDGET_MIME in output.get("data", {}) for cell in nbformat.read(p, 4).cells
-                           for output in cell.get("outputs", []))]
+    with_widgets = [p.name for p in NOTEBOOKS if any(shows_a_widget(cell) for cell in nbformat.read(p, 4).cells)]
     assert with_widgets == WIDGET_NOTEBOOKS, f"notebooks with widgets {with_widgets}, driven here {WIDGET_NOTEBOOKS}"
 
 
