@@ -60,7 +60,7 @@ def test_grade_a_solved_an_unsolved_a_faked_and_a_broken_notebook(tmp_path, caps
 
 def test_a_notebook_that_never_ends_is_stopped_at_its_time_limit(tmp_path):
     path = submission(tmp_path, "loop.ipynb", solved=("00.1",), before_exercises="while True:\n    pass")
-    grade = grading.grade_notebook(path, time_limit=15)
+    grade = grading.grade_notebook(path, time_limit=5)
     assert "time limit" in grade.error and grade.scores["00.1"] == 0
 
 
