@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from mnistlab import pretrained
+from mnistlab import inference, pretrained
 from mnistlab.recipes import DEFAULTS
 
 training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
@@ -42,7 +42,7 @@ def test_shipped_weights_score_what_their_record_says(name, cache):
     assert lines and lines[0].startswith(f"took the {name} model the course ships")
     assert trained.from_cache and trained.path.exists()  # cached once taken
     *_, (x_test, y_test) = training.training_data(DEFAULTS[name])
-    accuracy = float((trained.model.predict(x_test, batch_size=1000, verbose=0).argmax(1) == y_test.argmax(1)).mean())
+    accuracy = float((inference.predict(trained.model, x_test).argmax(1) == y_test.argmax(1)).mean())
     assert abs(accuracy - pretrained.read(name)["test_accuracy"]) <= 3e-4  # 3 digits: another CPU's rounding
     again = training.load_or_train(DEFAULTS[name], print_fn=lines.append, warn=pytest.fail)
     assert again.from_cache and lines[-1].startswith(f"loaded the {name} model from the cache")
