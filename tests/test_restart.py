@@ -22,7 +22,7 @@ def test_every_notebook_has_cells_to_restart_into():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_first_cell_sets_up_every_exercise_and_widget(path, monkeypatch):
+def test_first_cell_sets_up_every_exercise_and_widget(path):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
