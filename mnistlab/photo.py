@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistlab.errors import MnistlabError
+from mnistlab.preprocess import recentred
 
 __all__ = ["MAX_PIXELS", "DigitImageError", "prepare_digit", "prepare_steps"]
 
@@ -154,8 +155,5 @@ def prepare_steps(source: str | os.PathLike | np.ndarray, *, threshold: float = 
     top, left = (28 - fitted.shape[0]) // 2, (28 - fitted.shape[1]) // 2
     canvas[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
     steps["placed"] = canvas
-    cy, cx = ndimage.center_of_mass(canvas)
-    # MNIST's digits have their centre of mass at about (14, 14) in array coordinates.
-    shifted = ndimage.shift(canvas, (round(14 - cy), round(14 - cx)), order=0, mode="constant")
-    steps["centred"] = np.clip(shifted, 0, 1).astype(np.float32)
+    steps["centred"] = np.clip(recentred(canvas[None])[0], 0, 1).astype(np.float32)  # as MNIST's makers did
     return steps

@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 import mnistlab
-from mnistlab.preprocess import add_channel, one_hot, scale, stratified_split, stratified_subset
+from mnistlab.data import load_mnist
+from mnistlab.preprocess import (
+    MNIST_CENTRE,
+    add_channel,
+    centre_of_mass,
+    one_hot,
+    recentred,
+    scale,
+    stratified_split,
+    stratified_subset,
+)
 
 
 def test_scale_and_channel():
@@ -139,3 +149,51 @@ def test_configure_threads_caps_numpys_blas_in_the_running_process():
     assert float(busy) < 1.6
     assert mnistlab.configure(threads=1, plots=False).threads == 1
     mnistlab.configure(plots=False)  # back to every core for the tests that follow
+
+
+def test_mnist_s_digits_have_their_centre_of_mass_where_mnist_centre_says():
+    (x_train, _), (x_test, _) = load_mnist()
+    rows, cols = centre_of_mass(x_train)
+    assert abs(rows.mean() - MNIST_CENTRE[0]) < 0.05 and abs(cols.mean() - MNIST_CENTRE[1]) < 0.05
+    assert rows.std() < 0.5 and cols.std() < 0.5
+    # MNIST's own digits are already there: recentring leaves every test digit as it is
+    np.testing.assert_array_equal(recentred(x_test), x_test)
+
+
+def test_recentred_is_scipys_centre_of_mass_and_whole_pixel_shift_for_many_shapes():
+    """Against SciPy's centre of mass and shift (order 0), image by image, over random sizes, centres and inks."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        n, height, width = rng.integers(1, 6), *rng.integers(4, 36, size=2)
+        images = rng.random((n, height, width)) * (rng.random((n, height, width)) < rng.uniform(0.05, 1))
+        images[0] = 0.0 if trial % 5 == 0 else images[0]  # a blank image stays blank
+        centre = (rng.uniform(0, height - 1), rng.uniform(0, width - 1))
+        got = recentred(images, centre)
+        for image, moved in zip(images, got, strict=True):
+            if not image.any():
+                np.testing.assert_array_equal(moved, image)
+                continue
+            cy, cx = ndimage.center_of_mass(image)
+            move = (np.rint(centre[0] - cy), np.rint(centre[1] - cx))
+            np.testing.assert_array_equal(moved, ndimage.shift(image, move, order=0, mode="constant"))
+
+
+def test_recentred_undoes_a_shift_that_cuts_no_ink_and_keeps_shape_and_dtype():
+    from mnistlab.transforms import shift
+
+    _, (x_test, _) = load_mnist()
+    digits = x_test[:500]
+    rows, cols = digits.any(axis=2), digits.any(axis=1)  # (N, 28): which rows and columns hold ink
+    margin = np.minimum.reduce([rows.argmax(1), cols.argmax(1), rows[:, ::-1].argmax(1), cols[:, ::-1].argmax(1)])
+    roomy = digits[margin >= 3]
+    assert len(roomy) > 100
+    for dx, dy in ((3, 3), (-3, 2), (0, -3)):
+        np.testing.assert_array_equal(recentred(shift(roomy, dx, dy)), roomy)
+    as_floats = scale(roomy)[..., None]
+    out = recentred(shift(as_floats, 2, -1))
+    assert out.shape == as_floats.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out, as_floats)
+    with pytest.raises(ValueError, match=r"images: expected shape \(N, H, W\) or \(N, H, W, 1\)"):
+        recentred(roomy[0])
