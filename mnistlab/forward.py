@@ -14,6 +14,7 @@ import numpy as np
 
 from mnistlab import ops
 from mnistlab.architecture import Layer, read_layers
+from mnistlab.preprocess import recentred
 
 if TYPE_CHECKING:
     import keras
@@ -90,7 +91,9 @@ SUPPORTED = {
     "Dropout": lambda layer, x: x,           # only active while training
     "RandomRotation": lambda layer, x: x,    # augmentation: only active while training
     "RandomTranslation": lambda layer, x: x,
+    "RandomShear": lambda layer, x: x,
     "DigitAugmentation": lambda layer, x: x,  # mnistlab.models': thickened, blurred, dimmed, noised while training
+    "Recentre": lambda layer, x: recentred(x, tuple(layer.config["centre"])),  # mnistlab.models': by centre of mass
 }
 
 

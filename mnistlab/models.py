@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from mnistlab.preprocess import MNIST_CENTRE
 from mnistlab.runtime import import_tensorflow
 
-__all__ = ["DigitAugmentation", "course_cnn", "report_cnn", "sturdy_cnn"]
+__all__ = ["DigitAugmentation", "Recentre", "centred_cnn", "course_cnn", "report_cnn", "sturdy_cnn"]
 
 _tf = import_tensorflow()
 import keras as _keras  # noqa: E402 - after TensorFlow, quietly imported
@@ -92,15 +93,17 @@ class DigitAugmentation(_keras.layers.Layer):
     """While training only, each digit changed at random as photos and pens change digits: its strokes thickened
     by one or two pixels (grey dilation), blurred (a Gaussian of up to ``blur`` pixels), dimmed (its ink times a
     factor down to ``dim``) and noised (Gaussian noise of up to ``noise`` of full brightness, then clipped to
-    [0, 1]). Each change acts on a digit with probability ``p``, independently; at prediction the layer passes
-    digits through unchanged. Inputs are (N, 28, 28, 1) floats in [0, 1]."""
+    [0, 1]). Each change acts on a digit with probability ``p`` (the thickening with ``thicken``, if given),
+    independently; at prediction the layer passes digits through unchanged. Inputs are (N, 28, 28, 1) floats in
+    [0, 1]."""
 
     _SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
 
     def __init__(self, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5, seed=None,
-                 **kwargs):
+                 thicken: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.blur, self.noise, self.dim, self.p, self.seed = float(blur), float(noise), float(dim), float(p), seed
+        self.thicken = self.p if thicken is None else float(thicken)
         self.generator = _keras.random.SeedGenerator(seed)
         import numpy as np
 
@@ -113,8 +116,8 @@ class DigitAugmentation(_keras.layers.Layer):
             kernels.append(kernel)
         self._kernels = np.stack(kernels, axis=-1)[:, :, None, :] if kernels else None  # (15, 15, 1, K)
 
-    def _chosen(self, n):
-        return _keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.p
+    def _chosen(self, n, p=None):
+        return _keras.random.uniform((n, 1, 1, 1), seed=self.generator) < (self.p if p is None else p)
 
     def call(self, x, training=None):
         if not training:
@@ -124,7 +127,7 @@ class DigitAugmentation(_keras.layers.Layer):
         once = tf.nn.max_pool2d(x, 3, 1, "SAME")
         thick = tf.where(_keras.random.uniform((n, 1, 1, 1), seed=self.generator) < 0.5, once,
                          tf.nn.max_pool2d(once, 3, 1, "SAME"))
-        x = tf.where(self._chosen(n), thick, x)
+        x = tf.where(self._chosen(n, self.thicken), thick, x)
         if self._kernels is not None:  # every blur at once, one output channel each; each digit keeps one of them
             blurred = tf.nn.conv2d(x, tf.constant(self._kernels), 1, "SAME")
             which = _keras.random.randint((n,), 0, self._kernels.shape[-1], seed=self.generator)
@@ -142,16 +145,71 @@ class DigitAugmentation(_keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "blur": self.blur, "noise": self.noise, "dim": self.dim, "p": self.p,
-                "seed": self.seed}
+                "seed": self.seed, "thicken": self.thicken}
 
 
 def sturdy_cnn(*, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5,
-               name: str = "sturdy_cnn", **course):
+               thicken: float | None = None, name: str = "sturdy_cnn", **course):
     """:func:`course_cnn` (its arguments in ``course``) with :class:`DigitAugmentation` after the input: while
     training, digits also thickened, blurred, dimmed and noised at random, so that the filters (and batch
     normalisation's moving averages, where the network has them) meet such digits before a learner's photo
     brings them."""
     base = course_cnn(name=name, **course)
     layers = [_keras.Input(shape=base.input_shape[1:], name="digit"),
-              DigitAugmentation(blur, noise, dim, p, name="photo_changes"), *base.layers]
+              DigitAugmentation(blur, noise, dim, p, thicken=thicken, name="photo_changes"), *base.layers]
+    return _keras.Sequential(layers, name=name)
+
+
+@_keras.saving.register_keras_serializable(package="mnistlab")
+class Recentre(_keras.layers.Layer):
+    """Each digit moved by whole pixels so that its centre of mass lands on ``centre`` (row, column; MNIST's makers
+    put every digit's at about (14, 14)), while training and at prediction alike: a digit drawn off-centre reaches
+    the convolutions where MNIST's digits are. Exactly :func:`mnistlab.preprocess.recentred`, in TensorFlow.
+    Inputs are (N, H, W, 1); a digit with no ink passes unchanged."""
+
+    def __init__(self, centre: tuple[float, float] = MNIST_CENTRE, **kwargs):
+        super().__init__(**kwargs)
+        self.centre = (float(centre[0]), float(centre[1]))
+
+    def call(self, x):
+        tf = _tf
+        height, width = x.shape[1], x.shape[2]
+        planes = tf.cast(x[..., 0], "float64")
+        mass = tf.reduce_sum(planes, axis=(1, 2))
+        inked = mass > 0
+        mass = tf.where(inked, mass, tf.ones_like(mass))
+        rows = tf.reduce_sum(tf.reduce_sum(planes, axis=2) * tf.range(height, dtype="float64"), axis=1) / mass
+        cols = tf.reduce_sum(tf.reduce_sum(planes, axis=1) * tf.range(width, dtype="float64"), axis=1) / mass
+        dy = tf.cast(tf.where(inked, tf.round(self.centre[0] - rows), 0.0), "int32")
+        dx = tf.cast(tf.where(inked, tf.round(self.centre[1] - cols), 0.0), "int32")
+        source_rows = tf.range(height)[None, :] - dy[:, None]                       # (N, H)
+        source_cols = tf.range(width)[None, :] - dx[:, None]                        # (N, W)
+        moved = tf.gather(x, tf.clip_by_value(source_rows, 0, height - 1), axis=1, batch_dims=1)
+        moved = tf.gather(moved, tf.clip_by_value(source_cols, 0, width - 1), axis=2, batch_dims=1)
+        rows_in = tf.cast((source_rows >= 0) & (source_rows < height), x.dtype)[:, :, None, None]
+        cols_in = tf.cast((source_cols >= 0) & (source_cols < width), x.dtype)[:, None, :, None]
+        return moved * rows_in * cols_in
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "centre": list(self.centre)}
+
+
+def centred_cnn(*, centre: tuple[float, float] = MNIST_CENTRE, shear: float = 0.0, centre_first: bool = False,
+                name: str = "centred_cnn", **sturdy):
+    """:func:`sturdy_cnn` (its arguments in ``sturdy``) with :class:`Recentre` between the layers that change
+    training digits and the first convolution: whatever shift a digit arrives with, the network reads it with its
+    centre of mass where MNIST's digits have theirs. ``centre_first=True`` puts it before them instead: the network
+    still trains on shifted digits, and at prediction, when those layers pass digits through, reads them centred.
+    ``shear`` > 0 also slants training digits sideways by up to that share of their height
+    (``keras.layers.RandomShear``; 0.2: about 11 degrees), as italic type slants them."""
+    base = sturdy_cnn(name=name, **sturdy)
+    first_conv = next(i for i, layer in enumerate(base.layers) if isinstance(layer, _keras.layers.Conv2D))
+    slant = [_keras.layers.RandomShear(x_factor=shear, fill_mode="constant", name="slant")] if shear else []
+    changing, convolutions = [*base.layers[:first_conv], *slant], base.layers[first_conv:]
+    recentre = Recentre(centre, name="recentre")
+    layers = [_keras.Input(shape=base.input_shape[1:], name="digit"),
+              *([recentre, *changing] if centre_first else [*changing, recentre]), *convolutions]
     return _keras.Sequential(layers, name=name)

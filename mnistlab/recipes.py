@@ -85,7 +85,8 @@ TRAINING_FUNCTIONS = ("training_data", "warmup_cosine", "_schedule", "_generator
 
 #: The functions of ``models.py`` a builder's model depends on, where they are more than the builder itself: a model's
 #: identity digests them all, so that editing any of them stales the models built with it.
-BUILDER_FUNCTIONS = {"sturdy_cnn": ("sturdy_cnn", "course_cnn", "DigitAugmentation")}
+BUILDER_FUNCTIONS = {"sturdy_cnn": ("sturdy_cnn", "course_cnn", "DigitAugmentation"),
+                     "centred_cnn": ("centred_cnn", "sturdy_cnn", "course_cnn", "DigitAugmentation", "Recentre")}
 
 #: The model the command line trains, evaluates and predicts with unless told otherwise, and the drawing pad reads
 #: with: the robust CNN, which reads blurred, noisy, thick-stroked, shifted and turned digits (the best CNN reads

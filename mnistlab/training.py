@@ -201,7 +201,8 @@ def train(config: TrainConfig, *, progress: bool = True, print_fn=print) -> Trai
 
 
 #: The layers that change digits while training (and pass them through at prediction).
-CHANGING_LAYERS = (keras.layers.RandomRotation, keras.layers.RandomTranslation, models.DigitAugmentation)
+CHANGING_LAYERS = (keras.layers.RandomRotation, keras.layers.RandomTranslation, keras.layers.RandomShear,
+                   models.DigitAugmentation)
 
 
 def fit(model, config: TrainConfig, x, y, validation=None, *, callbacks=()) -> dict[str, list[float]]:

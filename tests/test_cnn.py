@@ -95,6 +95,44 @@ def test_digit_augmentation_changes_digits_only_while_training(tmp_path):
     np.testing.assert_allclose(forward(model, digits), model.predict(digits, verbose=0), atol=1e-5)
 
 
+def test_recentre_moves_digits_exactly_as_numpy_does_while_training_and_predicting(tmp_path):
+    """models.Recentre is preprocess.recentred in TensorFlow, pixel for pixel, over random sizes, centres and inks,
+    in training and at prediction; centred_cnn puts it between the layers that change digits (its slant among them)
+    and the first convolution; it is saved and loaded in Keras' safe mode and computed by the NumPy forward pass."""
+    import keras
+
+    from mnistlab.preprocess import recentred
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n, height, width = rng.integers(1, 6), *rng.integers(4, 36, size=2)
+        x = (rng.random((n, height, width, 1)) * (rng.random((n, height, width, 1)) < rng.uniform(0.05, 1)))
+        x = x.astype(np.float32)
+        x[0] = 0.0 if trial % 5 == 0 else x[0]
+        centre = (rng.uniform(0, height - 1), rng.uniform(0, width - 1))
+        layer = models.Recentre(centre)
+        for training_mode in (False, True):
+            np.testing.assert_array_equal(layer(x, training=training_mode).numpy(), recentred(x, centre))
+    slanted = models.centred_cnn(widths=(4, 8), pools=(True, True), shear=0.2, name="tiny_slanted")
+    assert [layer.name for layer in slanted.layers][:5] == ["photo_changes", "shift", "slant", "recentre", "conv1"]
+    # the closing clean epochs drop every layer that changes digits, and keep the recentring
+    assert [layer.name for layer in slanted.layers if isinstance(layer, training.CHANGING_LAYERS)] == [
+        "photo_changes", "shift", "slant"]
+    first = models.centred_cnn(widths=(4, 8), pools=(True, True), centre_first=True, name="tiny_centred_first")
+    assert [layer.name for layer in first.layers][:4] == ["recentre", "photo_changes", "shift", "conv1"]
+    model = models.centred_cnn(widths=(4, 8), pools=(True, True), name="tiny_centred")
+    assert [layer.name for layer in model.layers][:4] == ["photo_changes", "shift", "recentre", "conv1"]
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    digits = np.zeros((6, 28, 28, 1), np.float32)
+    for i, (top, left) in enumerate(zip(rng.integers(0, 14, size=6), rng.integers(1, 19, size=6), strict=True)):
+        digits[i, top:top + 12, left:left + 8] = rng.uniform(0.2, 1, (12, 8, 1))
+    np.testing.assert_allclose(loaded.predict(digits, verbose=0), model.predict(digits, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(forward(model, digits), model.predict(digits, verbose=0), atol=1e-5)
+    moved = np.roll(digits, (2, -1), axis=(1, 2))  # the same marks elsewhere (none rolls past an edge): read the same
+    np.testing.assert_allclose(model.predict(moved, verbose=0), model.predict(digits, verbose=0), atol=1e-6)
+
+
 def test_train_config_validates_and_keys():
     with pytest.raises(ValueError, match=r"model \(--model\): expected one of"):
         training.TrainConfig(model="resnet")
