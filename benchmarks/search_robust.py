@@ -179,6 +179,9 @@ def candidates() -> dict[str, tuple]:
                                                        "them: shifted while training, centred at prediction",
                                                        "centred_cnn", {**sixth, "clean_epochs": 1,
                                                                        "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-p02-t04-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 with its last 2 "
+                                                       "epochs on unchanged digits (not 1)", "centred_cnn",
+                                                       {**sixth, "centre_first": True}, 12),
     }
 
 
