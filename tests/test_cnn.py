@@ -102,6 +102,7 @@ def test_recentre_moves_digits_exactly_as_numpy_does_while_training_and_predicti
     import keras
 
     from mnistlab.preprocess import recentred
+    from mnistlab.transforms import shift
 
     rng = np.random.default_rng(3)
     for trial in range(40):
@@ -113,6 +114,9 @@ def test_recentre_moves_digits_exactly_as_numpy_does_while_training_and_predicti
         layer = models.Recentre(centre)
         for training_mode in (False, True):
             np.testing.assert_array_equal(layer(x, training=training_mode).numpy(), recentred(x, centre))
+    _, (x_test, _) = load_mnist()  # and MNIST's own digits, shifted as the robustness targets shift them
+    shifted = shift(x_test[:2000], 4, 4)[..., None].astype(np.float32) / 255
+    np.testing.assert_array_equal(models.Recentre()(shifted).numpy(), recentred(shifted))
     slanted = models.centred_cnn(widths=(4, 8), pools=(True, True), shear=0.2, name="tiny_slanted")
     assert [layer.name for layer in slanted.layers][:5] == ["photo_changes", "shift", "slant", "recentre", "conv1"]
     # the closing clean epochs drop every layer that changes digits, and keep the recentring
