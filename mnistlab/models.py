@@ -176,12 +176,11 @@ class Recentre(_keras.layers.Layer):
         height, width = x.shape[1], x.shape[2]
         planes = tf.cast(x[..., 0], "float64")
         mass = tf.reduce_sum(planes, axis=(1, 2))
-        inked = mass > 0
-        mass = tf.where(inked, mass, tf.ones_like(mass))
+        mass = tf.where(mass > 0, mass, tf.ones_like(mass))  # a blank digit, moved anywhere, stays blank
         rows = tf.reduce_sum(tf.reduce_sum(planes, axis=2) * tf.range(height, dtype="float64"), axis=1) / mass
         cols = tf.reduce_sum(tf.reduce_sum(planes, axis=1) * tf.range(width, dtype="float64"), axis=1) / mass
-        dy = tf.cast(tf.where(inked, tf.round(self.centre[0] - rows), 0.0), "int32")
-        dx = tf.cast(tf.where(inked, tf.round(self.centre[1] - cols), 0.0), "int32")
+        dy = tf.cast(tf.round(self.centre[0] - rows), "int32")
+        dx = tf.cast(tf.round(self.centre[1] - cols), "int32")
         source_rows = tf.range(height)[None, :] - dy[:, None]                       # (N, H)
         source_cols = tf.range(width)[None, :] - dx[:, None]                        # (N, W)
         moved = tf.gather(x, tf.clip_by_value(source_rows, 0, height - 1), axis=1, batch_dims=1)

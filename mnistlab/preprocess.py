@@ -110,10 +110,8 @@ def recentred(images: np.ndarray, centre: tuple[float, float] = MNIST_CENTRE) ->
     if planes.ndim != 3:
         raise ValueError(f"images: expected shape (N, H, W) or (N, H, W, 1), got {images.shape}")
     n, height, width = planes.shape
-    rows, cols = centre_of_mass(planes)
-    inked = planes.reshape(n, -1).any(axis=1)
-    dy = np.where(inked, np.rint(centre[0] - rows), 0).astype(int)
-    dx = np.where(inked, np.rint(centre[1] - cols), 0).astype(int)
+    rows, cols = centre_of_mass(planes)  # a blank image, moved anywhere, stays blank
+    dy, dx = np.rint(centre[0] - rows).astype(int), np.rint(centre[1] - cols).astype(int)
     source_rows = np.arange(height)[None, :, None] - dy[:, None, None]
     source_cols = np.arange(width)[None, None, :] - dx[:, None, None]
     inside = (source_rows >= 0) & (source_rows < height) & (source_cols >= 0) & (source_cols < width)
