@@ -182,6 +182,14 @@ def candidates() -> dict[str, tuple]:
         "rc1-gn8-s19-r06-p02-t04-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 with its last 2 "
                                                        "epochs on unchanged digits (not 1)", "centred_cnn",
                                                        {**sixth, "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12": ("gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the fifth round's choice, "
+                                                   "the shipped robust recipe) with the digits moved to the centre of "
+                                                   "mass before the layers that change them", "centred_cnn",
+                                                   {**fifth, "centre_first": True}, 12),
+        "rc1-gn8-s19-r07-p02-t04-n05-c1-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 turned up to "
+                                                       "0.07 of a full turn (25 degrees) while training, not 0.06",
+                                                       "centred_cnn", {**sixth, "clean_epochs": 1, "rotation": 0.07,
+                                                                       "centre_first": True}, 12),
     }
 
 
