@@ -78,3 +78,12 @@ def test_the_best_recipe_s_settings_hold_on_validation_digits():
     for phrase in (f"The best recipe read {best:.2f}% of them on average",
                    f"its neighbours from {neighbours.min():.2f}% to {neighbours.max():.2f}%"):
         assert phrase in text, phrase
+
+
+def test_the_pad_s_wrong_digits_are_the_shipped_records():
+    """Notebook 07: the robust CNN "reads N more of MNIST's 10,000 test digits wrong than the best CNN (R against
+    B)", from the records of the weights the course ships."""
+    wrong = {name: round(10_000 * (1 - pretrained.read(name)["test_accuracy"])) for name in ("robust", "best")}
+    phrase = (f"It reads {wrong['robust'] - wrong['best']} more of MNIST's 10,000 test digits wrong than the best CNN "
+              f"({wrong['robust']} against {wrong['best']})")
+    assert phrase in markdown_text("07_evaluation"), phrase

@@ -42,7 +42,9 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
     # ink", "noise of up to 0.5"; "the last 2 of its 12 epochs" on unchanged digits; the best CNN's convolutions,
     # "group normalisation" of "8 groups" in place of its batch normalisation; "no dropout" (the best CNN's: 0.25)
     args = robust.build_args
-    assert robust.build == "sturdy_cnn" and (args["p"], args["blur"], args["dim"], args["noise"]) == (0.2, 2, 0.5, 0.5)
+    assert robust.build == "centred_cnn" and (args["p"], args["blur"], args["dim"], args["noise"]) == (0.2, 2, 0.5, 0.5)
+    # "its first layer, `models.Recentre`": before the layers that change training digits
+    assert args["centre_first"] is True
     assert robust.clean_epochs == 2 and best.clean_epochs == 0
     assert all(args[k] == best.build_args[k] for k in ("widths", "kernel_size", "pools"))
     assert args["dropout"] == 0 and best.build_args["dropout"] == 0.25
@@ -62,6 +64,19 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
          f"the best CNN's {DEFAULTS['best'].epochs} epochs of 60,000")
 
 
+def _search_module(monkeypatch):
+    """benchmarks/search_robust.py, imported from its file."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "search_robust.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # it reads the targets from bench_robustness.py beside it
+    spec = importlib.util.spec_from_file_location("search_robust", path)
+    search = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(search)
+    return search
+
+
 def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits(monkeypatch):
     """Notebook 08: in each of the search's first four rounds "two promising candidates, among the closest on seed 42,
     were trained with two more seeds", and "of the two, the one with the smallest total shortfall over its three
@@ -69,15 +84,8 @@ def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits(monkeypat
     points, against the fourth round's choice's 0.03; both got two more, and over five the fourth round's choice met
     every one of these targets, batches of 64 missed the printed digits' by 0.04: the fourth round's choice stays.
     "Neither read 99.6% of the unchanged validation digits (99.47% and 99.46%), so no candidate met every target"."""
-    import importlib.util
-    from pathlib import Path
-
     pd = pytest.importorskip("pandas")
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "search_robust.py"
-    monkeypatch.syspath_prepend(str(path.parent))  # it reads the targets from bench_robustness.py beside it
-    spec = importlib.util.spec_from_file_location("search_robust", path)
-    search = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(search)
+    search = _search_module(monkeypatch)
     table = pd.read_csv(search.RESULTS)
     ranked = search.ranking(search.means(table))
     assert (ranked.loc[ranked["targets missed"] == 0, "validation %"] < 99.6).all()
@@ -101,6 +109,49 @@ def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits(monkeypat
     assert (five["shift 4 diagonal %"], five["thicker 2 %"], five["printed %"]) == (98.55, 98.21, 99.57)
     said(f"{five['shift 4 diagonal %']:.2f}% shifted diagonally, {five['thicker 2 %']:.2f}% with thicker strokes "
          f"and {five['printed %']:.2f}% of the printed digits")
+    # the fifth round's choice is the robust recipe but for its first layer (Recentre, added in the seventh round)
+    chosen, robust = search.recipe_of(kept), RECIPES["robust"]
+    without_names = {"description": "", "build_args": {}, "build": ""}
+    assert dataclasses.replace(chosen, **without_names) == dataclasses.replace(robust, **without_names)
+    assert ({"blur": 2.0, "dim": 0.5, "centre_first": True,
+             **{k: v for k, v in chosen.build_args.items() if k != "name"}}
+            == {k: v for k, v in robust.build_args.items() if k != "name"})
+
+
+def test_the_sixth_and_seventh_rounds_chose_the_robust_recipe(monkeypatch):
+    """Notebook 08: the sixth round (no Recentre) read no more than 98.69% of the digits shifted diagonally; Recentre
+    after the changing layers read 98.78% of the printed digits; before them, with the fifth's choice otherwise as it
+    was, the scores it quotes against that choice's over the same seeds (42 to 44); "the only candidate of the two
+    rounds to meet every one of these targets on the validation digits", and it is the robust recipe."""
+    pd = pytest.importorskip("pandas")
+    search = _search_module(monkeypatch)
+    later = pd.read_csv(search.RESULTS.with_name("robust_search_next.csv"))
+    earlier = pd.read_csv(search.RESULTS)
+    sixth = later[~later["candidate"].str.startswith("rc")]
+    assert sixth["shift 4 diagonal %"].max() == 98.69
+    assert sixth["candidate"].str.contains("-t04-").all()  # "thickened training digits more often (probability 0.4)"
+    assert search.candidates()[sixth["candidate"].iloc[0]][2]["thicken"] == 0.4
+    after = later[later["candidate"] == "rc-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12"]
+    assert len(after) == 3 and round(after["printed %"].mean(), 2) == 98.78
+    ranked = search.ranking(search.means(later))
+    met = ranked.loc[ranked["targets missed"] == 0, "candidate"].tolist()
+    assert met == ["rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12"]
+    kept = met[0]
+    assert ranked.set_index("candidate").loc[kept, "seeds"] == 3
+    fifth = "gn8-s19-r06-p02-n05-c2-d00-ls0-e12"
+    columns = ["shift 4 diagonal %", "shift 4 right %", "validation %", "rotate 20 %", "thicker 2 %", "printed %"]
+    now = later[later["candidate"] == kept]
+    before = earlier[(earlier["candidate"] == fifth) & earlier["seed"].isin(now["seed"])]
+    assert sorted(now["seed"]) == sorted(before["seed"]) == [42, 43, 44]
+    pairs = [(now[c].mean(), before[c].mean()) for c in columns]
+    said("over the same three seeds (42 to 44): {:.2f}% of the digits shifted diagonally (without it: {:.2f}%), "
+         "{:.2f}% of those shifted right ({:.2f}%)".format(*pairs[0], *pairs[1]),
+         "{:.2f}% of the unchanged digits ({:.2f}%), {:.2f}% of the turned ({:.2f}%), {:.2f}% of those with thicker "
+         "strokes ({:.2f}%) and {:.2f}% of the printed digits ({:.2f}%)".format(*[v for p in pairs[2:] for v in p]),
+         f"read more than {sixth['shift 4 diagonal %'].max():.2f}% of the digits shifted diagonally",
+         f"it read only {after['printed %'].mean():.2f}% of the printed digits")
+    # "the fifth's choice otherwise as it was": the candidate is the robust recipe
+    assert search.candidates()[kept][2] == {**search.candidates()[fifth][2], "centre_first": True}
     chosen, robust = search.recipe_of(kept), RECIPES["robust"]
     without_names = {"description": "", "build_args": {}}
     assert dataclasses.replace(chosen, **without_names) == dataclasses.replace(robust, **without_names)
@@ -141,7 +192,7 @@ def test_calibration_is_as_notebook_08_says(tmp_path, monkeypatch):
     test_p = predict(x_test)
     scaled_p = calibration.with_temperature(test_p, temperature)
     assert round(temperature, 1) == 1.0  # "its temperature is about 1"
-    assert calibration.expected_calibration_error(test_p, y_test) < 0.002  # "within about an eighth of a percent"
+    assert calibration.expected_calibration_error(test_p, y_test) < 0.0025  # "within about a fifth of a percent"
     assert calibration.expected_calibration_error(scaled_p, y_test) < 0.005  # the course's target: at most 0.5%
     assert (scaled_p.argmax(1) == test_p.argmax(1)).all()  # no prediction changes
     best_p = inference.predictor(shipped["best"].model)(x_test)
@@ -152,7 +203,7 @@ def test_calibration_is_as_notebook_08_says(tmp_path, monkeypatch):
 
 
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("name, unflipped, iterated", [("best", 2, 91), ("robust", 47, 29)])
+@pytest.mark.parametrize("name, unflipped, iterated", [("best", 2, 91), ("robust", 57, 24)])
 def test_the_adversarial_counts_notebook_08_quotes(name, unflipped, iterated, tmp_path, monkeypatch):
     """Of the first 100 test digits: how many no single signed step up to 0.3 flips, and how many twenty steps
     within 0.1 flip, for the shipped weights (the notebook's text quotes both for each CNN)."""
@@ -186,3 +237,31 @@ def test_the_seeds_range_of_unflipped_digits_is_benchmarks_md_s():
     assert len(counts) == 3
     said(f"{min(counts)} to {max(counts)} over the three seeds of BENCHMARKS.md",
          f"({min(counts)} to {max(counts)} over three seeds)")
+
+
+def test_the_robust_recipe_s_three_seeds_are_benchmarks_md_s():
+    """Notebook 08 quotes the robust recipe's test-digit means over three seeds, the range of its printed digits'
+    scores, and the targets each meets or misses, as BENCHMARKS.md (benchmarks/bench_robustness.py) has them."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "BENCHMARKS.md").read_text(encoding="utf-8")
+    header = next(line.split("|") for line in text.splitlines() if line.startswith("| model | unchanged %"))
+    columns = [cell.strip() for cell in header]
+    rows = {line.split("|")[1].strip(): line.split("|") for line in text.splitlines()
+            if line.startswith("| robust, ")}
+    seeds = [rows[f"robust, seed {seed}"] for seed in (42, 43, 44)]
+
+    def value(row, column):
+        return float(row[columns.index(column)])
+
+    mean = rows["robust, mean"]
+    diagonal, turned, thicker = (value(mean, c) for c in ("shift 4 diagonal %", "rotate 20 %", "thicker 2 %"))
+    printed, unchanged = value(mean, "printed %"), value(mean, "unchanged %")
+    lowest = min(value(row, "unchanged %") for row in seeds)
+    low, high = (f(value(row, "printed %") for row in seeds) for f in (min, max))
+    assert diagonal >= 98.5 and turned >= 98.5 and printed >= 99.5  # "they meet the course's targets for..."
+    assert thicker < 98 and unchanged < 99.6 and lowest < 99.5  # "they miss..."
+    said(f"diagonally ({diagonal:.2f}% against 98.5%)", f"turns ({turned:.2f}% against 98.5%, the thinnest margin)",
+         f"printed digits ({printed:.2f}% against 99.5%", f"from {low:.2f}% to {high:.2f}%",
+         f"thicker strokes by {98 - thicker:.2f} points ({thicker:.2f}% against 98%)",
+         f"unchanged digits ({unchanged:.2f}% against 99.6%, and {lowest:.2f}% for the lowest seed against 99.5%)")

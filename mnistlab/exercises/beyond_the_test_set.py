@@ -139,10 +139,10 @@ EXERCISES = [
                           matches=_still_right))),
     choice(
         "08.2", "what changed training digits buy",
-        "The robust CNN has the best CNN's convolutions, each digit normalised by itself (group normalisation); "
-        "its training digits were also shifted further (by up to 5.3 pixels, against 3.6), turned (by up to 22 "
-        "degrees), and thickened, blurred, dimmed and noised at random. Predict, before the curves below: next to "
-        "the best CNN's, what will its curves show?",
+        "The robust CNN has the best CNN's convolutions, each digit normalised by itself (group normalisation) "
+        "and first moved to MNIST's centre of mass; its training digits were also shifted further (by up to 5.3 "
+        "pixels, against 3.6), turned (by up to 22 degrees), and thickened, blurred, dimmed and noised at random. "
+        "Predict, before the curves below: next to the best CNN's, what will its curves show?",
         {"a": "it holds further under every change, smaller and larger digits included: varied training digits "
               "make a network robust in general",
          "b": "it holds further under the changes its training digits showed it (shifts, turns, thicker strokes, "
@@ -165,8 +165,8 @@ EXERCISES = [
               "digit?",
               "A network learns to ignore what its training digits vary in, and only that."),
         explanation="a changed copy under the same label teaches that the change does not change the answer, so "
-                    "the robust CNN holds much further under diagonal shifts, large turns, thicker strokes, blur and "
-                    "noise (shifted right, where the best CNN already held, the two are about level); it learns "
+                    "the robust CNN holds much further under large turns, thicker strokes, blur and noise (and under "
+                    "shifts, which its first layer also undoes by moving each digit back to the centre); it learns "
                     "nothing about what its training digits never vary in (size), and that curve does not "
                     "improve"),
     Exercise(
