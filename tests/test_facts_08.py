@@ -59,8 +59,8 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
          f"noise of up to {r['noise']}", f"last {robust.clean_epochs} of {DEFAULTS['robust'].epochs} epochs",
          f"`keras.layers.GroupNormalization`, {r['groups']} groups",
          f"first {REPORT_PROTOCOL.train_size:,} training digits", f"trained on all {DEFAULTS['best'].train_size:,}",
-         f"It trains for {DEFAULTS['robust'].epochs} epochs on the first {DEFAULTS['robust'].train_size:,} training "
-         "digits: as many digits seen, and as much arithmetic",
+         f"The robust CNN trains for {DEFAULTS['robust'].epochs} epochs on the first "
+         f"{DEFAULTS['robust'].train_size:,} training digits: as many digits seen, and as much arithmetic",
          f"the best CNN's {DEFAULTS['best'].epochs} epochs of 60,000")
 
 
@@ -128,11 +128,18 @@ def test_the_sixth_and_seventh_rounds_chose_the_robust_recipe(monkeypatch):
     later = pd.read_csv(search.RESULTS.with_name("robust_search_next.csv"))
     earlier = pd.read_csv(search.RESULTS)
     sixth = later[~later["candidate"].str.startswith("rc")]
-    assert sixth["shift 4 diagonal %"].max() == 98.69
+    per_candidate = sixth.groupby("candidate")["shift 4 diagonal %"].agg(["mean", "size"])
+    seeded, single = per_candidate[per_candidate["size"] > 1], per_candidate[per_candidate["size"] == 1]
+    fifth_five = search.means(earlier).loc["gn8-s19-r06-p02-n05-c2-d00-ls0-e12"]
+    assert (seeded["size"] == 2).all() and (seeded["mean"] < fifth_five["shift 4 diagonal %"]).all()
+    shifted_further = "gn8-s22-r07-p02-t04-n05-c1-d00-ls0-e12"  # "6.2 pixels: 98.41%, two seeds"
+    assert round(28 * search.candidates()[shifted_further][2]["shift"], 1) == 6.2
     assert sixth["candidate"].str.contains("-t04-").all()  # "thickened training digits more often (probability 0.4)"
     assert search.candidates()[sixth["candidate"].iloc[0]][2]["thicken"] == 0.4
     after = later[later["candidate"] == "rc-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12"]
-    assert len(after) == 3 and round(after["printed %"].mean(), 2) == 98.78
+    first = later[later["candidate"] == "rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12"]  # "the same settings"
+    assert len(after) == len(first) == 3 and round(after["printed %"].mean(), 2) == 98.78
+    said(f"with Recentre first and the same settings: {first['printed %'].mean():.2f}%")
     ranked = search.ranking(search.means(later))
     met = ranked.loc[ranked["targets missed"] == 0, "candidate"].tolist()
     assert met == ["rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12"]
@@ -148,7 +155,10 @@ def test_the_sixth_and_seventh_rounds_chose_the_robust_recipe(monkeypatch):
          "{:.2f}% of those shifted right ({:.2f}%)".format(*pairs[0], *pairs[1]),
          "{:.2f}% of the unchanged digits ({:.2f}%), {:.2f}% of the turned ({:.2f}%), {:.2f}% of those with thicker "
          "strokes ({:.2f}%) and {:.2f}% of the printed digits ({:.2f}%)".format(*[v for p in pairs[2:] for v in p]),
-         f"read more than {sixth['shift 4 diagonal %'].max():.2f}% of the digits shifted diagonally",
+         "read more of the digits shifted diagonally than the fifth's choice ({:.2f}% and {:.2f}%, two seeds each, "
+         "against {:.2f}% over five; three single runs read {:.2f}% to {:.2f}%)".format(
+             *sorted(seeded["mean"]), fifth_five["shift 4 diagonal %"], single["mean"].min(), single["mean"].max()),
+         f"(6.2 pixels: {per_candidate.loc[shifted_further, 'mean']:.2f}%, two seeds)",
          f"it read only {after['printed %'].mean():.2f}% of the printed digits")
     # "the fifth's choice otherwise as it was": the candidate is the robust recipe
     assert search.candidates()[kept][2] == {**search.candidates()[fifth][2], "centre_first": True}
