@@ -186,6 +186,10 @@ def candidates() -> dict[str, tuple]:
                                                    "the shipped robust recipe) with the digits moved to the centre of "
                                                    "mass before the layers that change them", "centred_cnn",
                                                    {**fifth, "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-p02-t03-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+                                                       "with its digits thickened more often (probability 0.3, not "
+                                                       "0.2)", "centred_cnn",
+                                                       {**fifth, "thicken": 0.3, "centre_first": True}, 12),
         "rc1-gn8-s19-r07-p02-t04-n05-c1-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 turned up to "
                                                        "0.07 of a full turn (25 degrees) while training, not 0.06",
                                                        "centred_cnn", {**sixth, "clean_epochs": 1, "rotation": 0.07,
