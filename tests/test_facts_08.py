@@ -271,3 +271,24 @@ def test_the_robust_recipe_s_three_seeds_are_benchmarks_md_s():
          f"printed digits ({printed:.2f}% against 99.5%", f"from {low:.2f}% to {high:.2f}%",
          f"thicker strokes by {98 - thicker:.2f} points ({thicker:.2f}% against 98%)",
          f"unchanged digits ({unchanged:.2f}% against 99.6%, and {lowest:.2f}% for the lowest seed against 99.5%)")
+
+
+def test_the_earlier_robust_recipe_s_test_scores_are_the_history_s():
+    """Notebook 08 quotes what the recipe before this one (without Recentre) scored on the test digits, from
+    benchmarks/robustness_history.csv; its last row is this recipe's, as BENCHMARKS.md has it."""
+    from pathlib import Path
+
+    pd = pytest.importorskip("pandas")
+    history = pd.read_csv(Path(__file__).resolve().parents[1] / "benchmarks" / "robustness_history.csv")
+    assert list(history["builder"].iloc[-2:]) == ["sturdy_cnn", RECIPES["robust"].build]
+    assert history["recipe"].iloc[-1] == RECIPES["robust"].description
+    mean = _robust_rows()["robust, mean"]
+    for column in ("unchanged %", "shift 4 right %", "shift 4 diagonal %", "rotate 20 %", "blur 1.5 %", "noise 0.3 %",
+                   "thicker 2 %", "printed %", "ECE after T %"):
+        assert history[column].iloc[-1] == pytest.approx(float(mean[column])), column
+    before = history.iloc[-2]
+    diagonal, thicker, printed = before["shift 4 diagonal %"], before["thicker 2 %"], before["printed %"]
+    assert diagonal < 98.5 and thicker < 98 and printed < 99.5  # "each short of its target"
+    said(f"{diagonal:.2f}% of the digits shifted diagonally, {thicker:.2f}% of those with thicker strokes and "
+         f"{printed:.2f}% of the printed digits, each short of its target",
+         f"{diagonal:.2f}%, {thicker:.2f}% and {printed:.2f}% here")
