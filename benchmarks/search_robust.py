@@ -9,9 +9,9 @@ first half of the validation digits, measured on the second half. The test digit
 recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is appended to
 ``benchmarks/robust_search.csv`` with the date and the machine (its CPU and matrix-multiply peak), and the
 whole table is printed with each candidate's mean over its seeds (``--out`` writes and reads another table).
-``robust_search.csv`` holds the five rounds that chose the robust recipe the course ships (notebook 08 tells them);
-the later rounds, from the sixth, are kept apart in ``benchmarks/robust_search_next.csv`` (``--out``) until one of
-their candidates is chosen and shipped.
+``robust_search.csv`` holds the five rounds that chose the first robust recipe, ``robust_search_next.csv``
+(``--out``) the sixth and seventh, which chose the one the course ships (notebook 08 tells both); candidates tried
+after that choice go to ``robust_search_eighth.csv``.
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out TABLE]
        python benchmarks/search_robust.py --list
