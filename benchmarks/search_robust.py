@@ -43,8 +43,10 @@ def candidates() -> dict[str, tuple]:
     in their targets (one-hot, not smoothed), the ``w`` ones in the width of their last convolution (384 or 512
     filters, not 256), the ``b64`` ones in their batches (64 digits), the ``t04`` ones in how often their digits
     are thickened (probability 0.4, the other changes' 0.2), the ``rc`` ones in moving every digit to MNIST's centre
-    of mass before their first convolution (``models.centred_cnn``; ``rc1``: before the layers that change digits)
-    and the ``sh`` one in slanting its training digits."""
+    of mass before their first convolution (``models.centred_cnn``; ``rc1``: before the layers that change digits),
+    the ``sh`` one in slanting its training digits and the ``tp3`` and ``te2`` ones in how they thicken strokes (by 1
+    to 3 steps of the plus-shaped neighbourhood ``transforms.thickness`` uses, or by 1 or 2 steps of either that or
+    a 3x3 square, not 1 or 2 of a 3x3 square)."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
     # the second round's choice (its later candidates are its neighbours), the third's (no dropout), the start of
     # the fourth (the third's choice on one-hot targets) and the fourth's choice, where the fifth starts
@@ -190,6 +192,16 @@ def candidates() -> dict[str, tuple]:
                                                        "with its digits thickened more often (probability 0.3, not "
                                                        "0.2)", "centred_cnn",
                                                        {**fifth, "thicken": 0.3, "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+                                                       "with its strokes thickened by 1 to 3 steps of a pixel and its "
+                                                       "four neighbours (not 1 or 2 of a 3x3 square)", "centred_cnn",
+                                                       {**fifth, "thicken_steps": 3, "footprint": "plus",
+                                                        "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-p02-te2-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+                                                       "with its strokes thickened by 1 or 2 steps of either a 3x3 "
+                                                       "square or a pixel and its four neighbours, at random for each "
+                                                       "digit", "centred_cnn",
+                                                       {**fifth, "footprint": "either", "centre_first": True}, 12),
         "rc1-gn8-s19-r07-p02-t04-n05-c1-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 turned up to "
                                                        "0.07 of a full turn (25 degrees) while training, not 0.06",
                                                        "centred_cnn", {**sixth, "clean_epochs": 1, "rotation": 0.07,

@@ -91,19 +91,26 @@ def course_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
 @_keras.saving.register_keras_serializable(package="mnistlab")
 class DigitAugmentation(_keras.layers.Layer):
     """While training only, each digit changed at random as photos and pens change digits: its strokes thickened
-    by one or two pixels (grey dilation), blurred (a Gaussian of up to ``blur`` pixels), dimmed (its ink times a
-    factor down to ``dim``) and noised (Gaussian noise of up to ``noise`` of full brightness, then clipped to
-    [0, 1]). Each change acts on a digit with probability ``p`` (the thickening with ``thicken``, if given),
-    independently; at prediction the layer passes digits through unchanged. Inputs are (N, 28, 28, 1) floats in
-    [0, 1]."""
+    by 1 to ``thicken_steps`` pixels (grey dilation: each step takes the brightest pixel of a 3x3 square, or with
+    ``footprint="plus"`` of a pixel and its four neighbours, as ``transforms.thickness`` does; ``"either"``: one of
+    the two, at random for each digit), blurred (a Gaussian
+    of up to ``blur`` pixels), dimmed (its ink times a factor down to ``dim``) and noised (Gaussian noise of up to
+    ``noise`` of full brightness, then clipped to [0, 1]). Each change acts on a digit with probability ``p`` (the
+    thickening with ``thicken``, if given), independently; at prediction the layer passes digits through unchanged.
+    Inputs are (N, 28, 28, 1) floats in [0, 1]."""
 
     _SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
 
     def __init__(self, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5, seed=None,
-                 thicken: float | None = None, **kwargs):
+                 thicken: float | None = None, thicken_steps: int = 2, footprint: str = "square", **kwargs):
         super().__init__(**kwargs)
+        if footprint not in ("square", "plus", "either"):
+            raise ValueError(f"footprint: expected 'square', 'plus' or 'either', got {footprint!r}")
+        if int(thicken_steps) != thicken_steps or not 1 <= thicken_steps <= 5:
+            raise ValueError(f"thicken_steps: expected a whole number from 1 to 5, got {thicken_steps!r}")
         self.blur, self.noise, self.dim, self.p, self.seed = float(blur), float(noise), float(dim), float(p), seed
         self.thicken = self.p if thicken is None else float(thicken)
+        self.thicken_steps, self.footprint = int(thicken_steps), footprint
         self.generator = _keras.random.SeedGenerator(seed)
         import numpy as np
 
@@ -116,6 +123,24 @@ class DigitAugmentation(_keras.layers.Layer):
             kernels.append(kernel)
         self._kernels = np.stack(kernels, axis=-1)[:, :, None, :] if kernels else None  # (15, 15, 1, K)
 
+    def _thickened(self, x, footprint: str):
+        """Each digit dilated by 1 to ``thicken_steps`` steps of ``footprint``, the count drawn at random."""
+        tf = _tf
+        if footprint == "square":
+            def dilated(z):
+                return tf.nn.max_pool2d(z, 3, 1, "SAME")
+        else:
+            def dilated(z):
+                return tf.maximum(tf.nn.max_pool2d(z, (3, 1), 1, "SAME"), tf.nn.max_pool2d(z, (1, 3), 1, "SAME"))
+        thicker = [dilated(x)]
+        for _ in range(self.thicken_steps - 1):
+            thicker.append(dilated(thicker[-1]))
+        steps = _keras.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=self.generator) * self.thicken_steps
+        thick = thicker[-1]
+        for k in range(self.thicken_steps - 2, -1, -1):  # k + 1 steps where the draw is below k + 1
+            thick = tf.where(steps < k + 1, thicker[k], thick)
+        return thick
+
     def _chosen(self, n, p=None):
         return _keras.random.uniform((n, 1, 1, 1), seed=self.generator) < (self.p if p is None else p)
 
@@ -124,9 +149,10 @@ class DigitAugmentation(_keras.layers.Layer):
             return x
         tf = _tf
         n = tf.shape(x)[0]
-        once = tf.nn.max_pool2d(x, 3, 1, "SAME")
-        thick = tf.where(_keras.random.uniform((n, 1, 1, 1), seed=self.generator) < 0.5, once,
-                         tf.nn.max_pool2d(once, 3, 1, "SAME"))
+        thick = self._thickened(x, "plus" if self.footprint == "plus" else "square")
+        if self.footprint == "either":
+            thick = tf.where(_keras.random.uniform((n, 1, 1, 1), seed=self.generator) < 0.5, thick,
+                             self._thickened(x, "plus"))
         x = tf.where(self._chosen(n, self.thicken), thick, x)
         if self._kernels is not None:  # every blur at once, one output channel each; each digit keeps one of them
             blurred = tf.nn.conv2d(x, tf.constant(self._kernels), 1, "SAME")
@@ -145,18 +171,21 @@ class DigitAugmentation(_keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "blur": self.blur, "noise": self.noise, "dim": self.dim, "p": self.p,
-                "seed": self.seed, "thicken": self.thicken}
+                "seed": self.seed, "thicken": self.thicken, "thicken_steps": self.thicken_steps,
+                "footprint": self.footprint}
 
 
 def sturdy_cnn(*, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5,
-               thicken: float | None = None, name: str = "sturdy_cnn", **course):
+               thicken: float | None = None, thicken_steps: int = 2, footprint: str = "square",
+               name: str = "sturdy_cnn", **course):
     """:func:`course_cnn` (its arguments in ``course``) with :class:`DigitAugmentation` after the input: while
     training, digits also thickened, blurred, dimmed and noised at random, so that the filters (and batch
     normalisation's moving averages, where the network has them) meet such digits before a learner's photo
     brings them."""
     base = course_cnn(name=name, **course)
     layers = [_keras.Input(shape=base.input_shape[1:], name="digit"),
-              DigitAugmentation(blur, noise, dim, p, thicken=thicken, name="photo_changes"), *base.layers]
+              DigitAugmentation(blur, noise, dim, p, thicken=thicken, thicken_steps=thicken_steps,
+                                footprint=footprint, name="photo_changes"), *base.layers]
     return _keras.Sequential(layers, name=name)
 
 

@@ -95,6 +95,43 @@ def test_digit_augmentation_changes_digits_only_while_training(tmp_path):
     np.testing.assert_allclose(forward(model, digits), model.predict(digits, verbose=0), atol=1e-5)
 
 
+def test_digit_augmentation_thickens_as_grey_dilation_does():
+    """Each thickened digit is its grey dilation by 1 to ``thicken_steps`` steps, pixel for pixel, over random inks:
+    a 3x3 square's (footprint="square"), a pixel and its four neighbours' as ``transforms.thickness``
+    (footprint="plus"), or either (footprint="either"); every step count and footprint allowed turns up; a bad
+    footprint or step count is one clear error."""
+    from scipy import ndimage
+
+    from mnistlab.transforms import thickness
+
+    def dilations(digit, footprint, steps):
+        found = [digit]
+        for _ in range(steps):
+            found.append(thickness(found[-1][None], 1)[0] if footprint == "plus" else
+                         ndimage.grey_dilation(found[-1], size=(3, 3), mode="constant", cval=0.0))
+        return found
+
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        steps, footprint = int(rng.integers(1, 5)), ("square", "plus", "either")[trial % 3]
+        x = rng.random((64, 28, 28)) * (rng.random((64, 28, 28)) < rng.uniform(0.02, 0.3))
+        x = x.astype(np.float32)
+        layer = models.DigitAugmentation(blur=0.0, noise=0.0, dim=1.0, p=0.0, thicken=1.0, thicken_steps=steps,
+                                         footprint=footprint, seed=trial)
+        out = layer(x[..., None], training=True).numpy()[..., 0]
+        allowed = ("square", "plus") if footprint == "either" else (footprint,)
+        found = []
+        for digit, changed in zip(x, out, strict=True):
+            found.append(next((shape, k) for shape in allowed for k, thick in enumerate(dilations(digit, shape, steps))
+                              if k and np.array_equal(changed, thick)))
+        assert {k for _, k in found} == set(range(1, steps + 1)), (steps, footprint, found)
+        assert {shape for shape, _ in found} == set(allowed)
+    with pytest.raises(ValueError, match="footprint: expected 'square', 'plus' or 'either', got 'disk'"):
+        models.DigitAugmentation(footprint="disk")
+    with pytest.raises(ValueError, match="thicken_steps: expected a whole number from 1 to 5, got 0"):
+        models.DigitAugmentation(thicken_steps=0)
+
+
 def test_recentre_moves_digits_exactly_as_numpy_does_while_training_and_predicting(tmp_path):
     """models.Recentre is preprocess.recentred in TensorFlow, pixel for pixel, over random sizes, centres and inks,
     in training and at prediction; centred_cnn puts it between the layers that change digits (its slant among them)
