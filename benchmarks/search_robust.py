@@ -10,8 +10,8 @@ recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is a
 ``benchmarks/robust_search.csv`` with the date and the machine (its CPU and matrix-multiply peak), and the
 whole table is printed with each candidate's mean over its seeds (``--out`` writes and reads another table).
 ``robust_search.csv`` holds the five rounds that chose the first robust recipe, ``robust_search_next.csv``
-(``--out``) the sixth and seventh, which chose the one the course ships (notebook 08 tells both); candidates tried
-after that choice go to ``robust_search_eighth.csv``.
+(``--out``) the sixth and seventh, which chose the one the course ships; candidates tried after that choice go to
+``robust_search_eighth.csv`` (the eighth round: none shipped). Notebook 08 tells all three.
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out TABLE]
        python benchmarks/search_robust.py --list
