@@ -37,16 +37,16 @@ def candidates() -> dict[str, tuple]:
     ``clean_epochs``, its last epochs on unchanged digits, ``ema_momentum``, its moving average of the weights, and
     ``label_smoothing``, and the config's ``batch_size``, 128 unless given), and its epochs. All share the best
     recipe's optimiser and schedule, all but the ``w`` ones its convolutions, all but the ``b64`` one its batches of
-    128 and all but the ``ls0`` ones its label smoothing; they differ in what training shows them, the ``gn`` ones in
-    their normalisation (group normalisation of 1 or 8 groups in place of batch normalisation), the ``d`` ones in
-    their dropout (0.1 or none, not 0.25), the ``a`` ones in keeping a moving average of the weights, the ``ls0`` ones
-    in their targets (one-hot, not smoothed), the ``w`` ones in the width of their last convolution (384 or 512
-    filters, not 256), the ``b64`` ones in their batches (64 digits), the ``t04`` ones in how often their digits
-    are thickened (probability 0.4, the other changes' 0.2), the ``rc`` ones in moving every digit to MNIST's centre
-    of mass before their first convolution (``models.centred_cnn``; ``rc1``: before the layers that change digits),
-    the ``sh`` one in slanting its training digits and the ``tp3`` and ``te2`` ones in how they thicken strokes (by 1
-    to 3 steps of the plus-shaped neighbourhood ``transforms.thickness`` uses, or by 1 or 2 steps of either that or
-    a 3x3 square, not 1 or 2 of a 3x3 square)."""
+    128 and all but the ``ls0`` ones its label smoothing; they differ in what training shows them, the ``gn`` ones
+    in their normalisation (group normalisation of 1 or 8 groups in place of batch normalisation), the ``d`` ones in
+    their dropout (0.1 or none, not 0.25), the ``a`` ones in keeping a moving average of the weights, the ``ls0``
+    ones in their targets (one-hot, not smoothed), the ``w`` ones in the width of their last convolution (384 or 512
+    filters, not 256), the ``b64`` ones in their batches (64 digits), the ``t04``, ``t03`` and ``t015`` ones in how
+    often their digits are thickened (probability 0.4, 0.3 or 0.15, the other changes' 0.2), the ``rc`` ones in
+    moving every digit to MNIST's centre of mass before their first convolution (``models.centred_cnn``; ``rc1``:
+    before the layers that change digits), the ``sh`` one in slanting its training digits and the ``tp3`` and
+    ``te2`` ones in how they thicken strokes (by 1 to 3 steps of the plus-shaped neighbourhood
+    ``transforms.thickness`` uses, or by 1 or 2 steps of either that or a 3x3 square, not 1 or 2 of a 3x3 square)."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
     # the second round's choice (its later candidates are its neighbours), the third's (no dropout), the start of
     # the fourth (the third's choice on one-hot targets) and the fourth's choice, where the fifth starts
@@ -197,6 +197,11 @@ def candidates() -> dict[str, tuple]:
                                                        "four neighbours (not 1 or 2 of a 3x3 square)", "centred_cnn",
                                                        {**fifth, "thicken_steps": 3, "footprint": "plus",
                                                         "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-p02-t015-tp3-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12 with its "
+                                                            "digits thickened less often (probability 0.15, not 0.2)",
+                                                            "centred_cnn",
+                                                            {**fifth, "thicken": 0.15, "thicken_steps": 3,
+                                                             "footprint": "plus", "centre_first": True}, 12),
         "rc1-gn8-s19-r06-p02-te2-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
                                                        "with its strokes thickened by 1 or 2 steps of either a 3x3 "
                                                        "square or a pixel and its four neighbours, at random for each "
