@@ -177,8 +177,8 @@ def test_the_eighth_round_is_as_notebook_08_says(monkeypatch):
     """Notebook 08: the eighth round (robust_search_eighth.csv, validation digits only) thickened more often (0.3),
     with either footprint at random (1 or 2 steps), and with 1 to 3 plus-shaped steps (also less often, 0.15), each
     otherwise the robust recipe; 1 to 3 plus-shaped steps read more of the thicker digits and missed the printed
-    digits' target over the same five seeds
-    on which the robust recipe (its seeds 42 to 44 in robust_search_next.csv) meets every one."""
+    digits' target over the same five seeds on which the robust recipe (its seeds 42 to 44 in
+    robust_search_next.csv) meets every one."""
     pd = pytest.importorskip("pandas")
     search = _search_module(monkeypatch)
     eighth = pd.read_csv(search.RESULTS.with_name("robust_search_eighth.csv"))
