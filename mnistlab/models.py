@@ -93,11 +93,10 @@ class DigitAugmentation(_keras.layers.Layer):
     """While training only, each digit changed at random as photos and pens change digits: its strokes thickened
     by 1 to ``thicken_steps`` pixels (grey dilation: each step takes the brightest pixel of a 3x3 square, or with
     ``footprint="plus"`` of a pixel and its four neighbours, as ``transforms.thickness`` does; ``"either"``: one of
-    the two, at random for each digit), blurred (a Gaussian
-    of up to ``blur`` pixels), dimmed (its ink times a factor down to ``dim``) and noised (Gaussian noise of up to
-    ``noise`` of full brightness, then clipped to [0, 1]). Each change acts on a digit with probability ``p`` (the
-    thickening with ``thicken``, if given), independently; at prediction the layer passes digits through unchanged.
-    Inputs are (N, 28, 28, 1) floats in [0, 1]."""
+    the two, at random for each digit), blurred (a Gaussian of up to ``blur`` pixels), dimmed (its ink times a factor
+    down to ``dim``) and noised (Gaussian noise of up to ``noise`` of full brightness, then clipped to [0, 1]). Each
+    change acts on a digit with probability ``p`` (the thickening with ``thicken``, if given), independently; at
+    prediction the layer passes digits through unchanged. Inputs are (N, 28, 28, 1) floats in [0, 1]."""
 
     _SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
 
