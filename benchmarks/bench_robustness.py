@@ -10,7 +10,9 @@ expected calibration error of at most 0.5% after temperature scaling (fitted on 
 not train on); at most 14 TFLOP of training arithmetic (digits seen x 3 x the forward FLOPs). The changed-digit and
 printed targets are checked on the mean of the seeds, and each seed is printed. The best CNN (the seed the course
 ships) is measured against the same targets, to say which it misses. Notebook 08 runs in at most 60 s with the
-models cached. Models come from the cache, or the weights the course ships, or are trained first (and cached).
+models cached, on the targets' machine (float32 matrix-multiply peak about 250 GFLOP/s; elsewhere the seconds
+are scaled by the two peaks). Models come from the cache, or the weights the course ships, or are trained first
+(and cached).
 
 Usage: python benchmarks/bench_robustness.py [--no-notebook]
 """
@@ -106,7 +108,7 @@ def main() -> int:
     from mnistlab.runtime import configure
 
     configure(seed=42, tensorflow=True, plots=False)
-    from timing import matmul_peak_gflops
+    from timing import REFERENCE_PEAK_GFLOPS, matmul_peak_gflops
 
     from mnistlab import fonts, robustness, training
     from mnistlab.data import load_mnist
@@ -183,8 +185,12 @@ def main() -> int:
         ok = all(r.ok for r in results)
         if not ok:
             print(f"notebook 08 FAILED: {results[0].error}")
-        listed.append(("the course", "notebook 08 with cached models", f"{seconds:.0f} s <= 60 s",
-                       ok and seconds <= 60))
+        # Seconds here, and scaled by the two matrix-multiply peaks to the targets' machine (an estimate, as
+        # bench_notebooks.py gives it: not all of the notebook is matrix products).
+        scaled = seconds * peak / REFERENCE_PEAK_GFLOPS
+        listed.append(("the course", "notebook 08 with cached models",
+                       f"{seconds:.0f} s here, about {scaled:.0f} s on the targets' machine <= 60 s",
+                       ok and scaled <= 60))
     print()
     for name, what, score, met in listed:
         print(f"- {name}: {what} {score}: {'met' if met else 'NOT met'}")
