@@ -19,7 +19,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from timing import REFERENCE_PEAK_GFLOPS, matmul_peak_gflops
+from timing import REFERENCE_PEAK_GFLOPS, matmul_peak_gflops, on_reference_machine
 
 from mnistlab import pretrained
 
@@ -49,7 +49,7 @@ def main() -> int:
         print(f"| {r.source.stem} | {r.seconds:.0f} | {'yes' if r.ok else 'FAILED: ' + str(r.error)} |")
     total = sum(r.seconds for r in results)
     print(f"| all | {total:.0f} | |")
-    scaled = total * peak / REFERENCE_PEAK_GFLOPS
+    scaled = on_reference_machine(total, peak)
     print(f"\nfloat32 matrix-multiply peak here (NumPy BLAS, 2048x2048): {peak:.0f} GFLOP/s; the targets' machine: "
           f"about {REFERENCE_PEAK_GFLOPS}. All: {total:.0f} s here, about {scaled:.0f} s scaled to that machine")
     if not args.only:

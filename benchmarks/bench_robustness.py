@@ -108,7 +108,7 @@ def main() -> int:
     from mnistlab.runtime import configure
 
     configure(seed=42, tensorflow=True, plots=False)
-    from timing import REFERENCE_PEAK_GFLOPS, matmul_peak_gflops
+    from timing import matmul_peak_gflops, on_reference_machine
 
     from mnistlab import fonts, robustness, training
     from mnistlab.data import load_mnist
@@ -185,9 +185,7 @@ def main() -> int:
         ok = all(r.ok for r in results)
         if not ok:
             print(f"notebook 08 FAILED: {results[0].error}")
-        # Seconds here, and scaled by the two matrix-multiply peaks to the targets' machine (an estimate, as
-        # bench_notebooks.py gives it: not all of the notebook is matrix products).
-        scaled = seconds * peak / REFERENCE_PEAK_GFLOPS
+        scaled = on_reference_machine(seconds, peak)
         listed.append(("the course", "notebook 08 with cached models",
                        f"{seconds:.0f} s here, about {scaled:.0f} s on the targets' machine <= 60 s",
                        ok and scaled <= 60))

@@ -22,6 +22,12 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
 REFERENCE_PEAK_GFLOPS = 250
 
 
+def on_reference_machine(seconds: float, peak: float) -> float:
+    """``seconds`` measured on a machine of matrix-multiply peak ``peak`` (GFLOP/s), scaled by the two peaks to the
+    targets' machine: an estimate, since not all of a run is matrix products."""
+    return seconds * peak / REFERENCE_PEAK_GFLOPS
+
+
 def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
     """The best float32 GFLOP/s of an n x n matrix product through NumPy's BLAS on all cores."""
     import numpy as np
