@@ -11,7 +11,8 @@ recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is a
 whole table is printed with each candidate's mean over its seeds (``--out`` writes and reads another table).
 ``robust_search.csv`` holds the five rounds that chose the first robust recipe, ``robust_search_next.csv``
 (``--out``) the sixth and seventh, which chose the one the course ships; candidates tried after that choice go to
-``robust_search_eighth.csv`` (the eighth round: none shipped). Notebook 08 tells all three.
+``robust_search_eighth.csv`` (the eighth round: none shipped) and ``robust_search_ninth.csv`` (the ninth: thinned
+digits too, or milder blur; none shipped). Notebook 08 tells them all.
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out TABLE]
        python benchmarks/search_robust.py --list
@@ -46,7 +47,9 @@ def candidates() -> dict[str, tuple]:
     moving every digit to MNIST's centre of mass before their first convolution (``models.centred_cnn``; ``rc1``:
     before the layers that change digits), the ``sh`` one in slanting its training digits and the ``tp3`` and
     ``te2`` ones in how they thicken strokes (by 1 to 3 steps of the plus-shaped neighbourhood
-    ``transforms.thickness`` uses, or by 1 or 2 steps of either that or a 3x3 square, not 1 or 2 of a 3x3 square)."""
+    ``transforms.thickness`` uses, or by 1 or 2 steps of either that or a 3x3 square, not 1 or 2 of a 3x3 square),
+    the ``th02`` one in also thinning as many other digits (probability 0.2) by one step of that neighbourhood, and
+    the ``b15`` one in blurring by Gaussians of up to 1.5 pixels, not 2."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
     # the second round's choice (its later candidates are its neighbours), the third's (no dropout), the start of
     # the fourth (the third's choice on one-hot targets) and the fourth's choice, where the fifth starts
@@ -207,6 +210,16 @@ def candidates() -> dict[str, tuple]:
                                                        "square or a pixel and its four neighbours, at random for each "
                                                        "digit", "centred_cnn",
                                                        {**fifth, "footprint": "either", "centre_first": True}, 12),
+        # the ninth round: thinner strokes too (stroke widths both ways, as pens vary), or milder blur
+        "rc1-gn8-s19-r06-p02-th02-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+                                                        "with as many other digits thinned by one step of a pixel and "
+                                                        "its four neighbours (probability 0.2)", "centred_cnn",
+                                                        {**fifth, "thin": 0.2, "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-b15-p02-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+                                                       "blurred by Gaussians of up to 1.5 pixels (not 2): in the "
+                                                       "first rounds, digits neither blurred nor dimmed read more of "
+                                                       "the thicker ones", "centred_cnn",
+                                                       {**fifth, "blur": 1.5, "centre_first": True}, 12),
         "rc1-gn8-s19-r07-p02-t04-n05-c1-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 turned up to "
                                                        "0.07 of a full turn (25 degrees) while training, not 0.06",
                                                        "centred_cnn", {**sixth, "clean_epochs": 1, "rotation": 0.07,

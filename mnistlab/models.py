@@ -93,15 +93,18 @@ class DigitAugmentation(_keras.layers.Layer):
     """While training only, each digit changed at random as photos and pens change digits: its strokes thickened
     by 1 to ``thicken_steps`` pixels (grey dilation: each step takes the brightest pixel of a 3x3 square, or with
     ``footprint="plus"`` of a pixel and its four neighbours, as ``transforms.thickness`` does; ``"either"``: one of
-    the two, at random for each digit), blurred (a Gaussian of up to ``blur`` pixels), dimmed (its ink times a factor
-    down to ``dim``) and noised (Gaussian noise of up to ``noise`` of full brightness, then clipped to [0, 1]). Each
-    change acts on a digit with probability ``p`` (the thickening with ``thicken``, if given), independently; at
-    prediction the layer passes digits through unchanged. Inputs are (N, 28, 28, 1) floats in [0, 1]."""
+    the two, at random for each digit), or, with probability ``thin``, thinned instead (grey erosion: one step of the
+    darkest pixel of a pixel and its four neighbours, as ``transforms.thickness`` thins), blurred (a Gaussian of up to
+    ``blur`` pixels), dimmed (its ink times a factor down to ``dim``) and noised (Gaussian noise of up to ``noise`` of
+    full brightness, then clipped to [0, 1]). Each change acts on a digit with probability ``p`` (the thickening with
+    ``thicken``, if given), independently; at prediction the layer passes digits through unchanged. Inputs are
+    (N, 28, 28, 1) floats in [0, 1]."""
 
     _SIGMAS = (0.5, 1.0, 1.5, 2.0, 2.5)
 
     def __init__(self, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5, seed=None,
-                 thicken: float | None = None, thicken_steps: int = 2, footprint: str = "square", **kwargs):
+                 thicken: float | None = None, thicken_steps: int = 2, footprint: str = "square", thin: float = 0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         if footprint not in ("square", "plus", "either"):
             raise ValueError(f"footprint: expected 'square', 'plus' or 'either', got {footprint!r}")
@@ -110,6 +113,9 @@ class DigitAugmentation(_keras.layers.Layer):
         self.blur, self.noise, self.dim, self.p, self.seed = float(blur), float(noise), float(dim), float(p), seed
         self.thicken = self.p if thicken is None else float(thicken)
         self.thicken_steps, self.footprint = int(thicken_steps), footprint
+        self.thin = float(thin)
+        if not 0 <= self.thin <= 1 - self.thicken:
+            raise ValueError(f"thin: expected a probability from 0 to 1 - thicken ({1 - self.thicken:g}), got {thin!r}")
         self.generator = _keras.random.SeedGenerator(seed)
         import numpy as np
 
@@ -152,7 +158,13 @@ class DigitAugmentation(_keras.layers.Layer):
         if self.footprint == "either":
             thick = tf.where(_keras.random.uniform((n, 1, 1, 1), seed=self.generator) < 0.5, thick,
                              self._thickened(x, "plus"))
-        x = tf.where(self._chosen(n, self.thicken), thick, x)
+        draw = _keras.random.uniform((n, 1, 1, 1), seed=self.generator)  # below thicken: thicker; then thin: thinner
+        if self.thin:
+            ink = -tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])  # outside the digit is blank, as scipy's erosion sees it
+            thinner = -tf.maximum(tf.nn.max_pool2d(ink, (3, 1), 1, "VALID")[:, :, 1:-1],
+                                  tf.nn.max_pool2d(ink, (1, 3), 1, "VALID")[:, 1:-1, :])
+            x = tf.where(draw < self.thicken + self.thin, thinner, x)
+        x = tf.where(draw < self.thicken, thick, x)
         if self._kernels is not None:  # every blur at once, one output channel each; each digit keeps one of them
             blurred = tf.nn.conv2d(x, tf.constant(self._kernels), 1, "SAME")
             which = _keras.random.randint((n,), 0, self._kernels.shape[-1], seed=self.generator)
@@ -171,11 +183,11 @@ class DigitAugmentation(_keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "blur": self.blur, "noise": self.noise, "dim": self.dim, "p": self.p,
                 "seed": self.seed, "thicken": self.thicken, "thicken_steps": self.thicken_steps,
-                "footprint": self.footprint}
+                "footprint": self.footprint, "thin": self.thin}
 
 
 def sturdy_cnn(*, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: float = 0.5,
-               thicken: float | None = None, thicken_steps: int = 2, footprint: str = "square",
+               thicken: float | None = None, thicken_steps: int = 2, footprint: str = "square", thin: float = 0.0,
                name: str = "sturdy_cnn", **course):
     """:func:`course_cnn` (its arguments in ``course``) with :class:`DigitAugmentation` after the input: while
     training, digits also thickened, blurred, dimmed and noised at random, so that the filters (and batch
@@ -184,7 +196,7 @@ def sturdy_cnn(*, blur: float = 2.0, noise: float = 0.4, dim: float = 0.5, p: fl
     base = course_cnn(name=name, **course)
     layers = [_keras.Input(shape=base.input_shape[1:], name="digit"),
               DigitAugmentation(blur, noise, dim, p, thicken=thicken, thicken_steps=thicken_steps,
-                                footprint=footprint, name="photo_changes"), *base.layers]
+                                footprint=footprint, thin=thin, name="photo_changes"), *base.layers]
     return _keras.Sequential(layers, name=name)
 
 

@@ -132,6 +132,30 @@ def test_digit_augmentation_thickens_as_grey_dilation_does():
         models.DigitAugmentation(thicken_steps=0)
 
 
+def test_digit_augmentation_thins_as_grey_erosion_does():
+    """With ``thin``, each digit not thickened may be thinned instead: its grey erosion by one step of a pixel and
+    its four neighbours, pixel for pixel as ``transforms.thickness(x, -1)`` (blank outside the digit, at the edges
+    too), over random inks; a digit is thickened, thinned or left as it is, never two of them; a probability out of
+    range is one clear error."""
+    from mnistlab.transforms import thickness
+
+    rng = np.random.default_rng(6)
+    for trial in range(8):
+        n, thicken = 64, (0.0, 0.4)[trial % 2]
+        x = rng.random((n, 28, 28)) * (rng.random((n, 28, 28)) < rng.uniform(0.05, 0.9))
+        x = x.astype(np.float32)
+        layer = models.DigitAugmentation(blur=0.0, noise=0.0, dim=1.0, p=0.0, thicken=thicken, thin=1 - thicken - 0.2,
+                                         footprint="plus", thicken_steps=1, seed=trial)
+        out = layer(x[..., None], training=True).numpy()[..., 0]
+        thinner, thicker = thickness(x, -1), thickness(x, 1)
+        kinds = [next(kind for kind, y in (("thinner", thinner[i]), ("thicker", thicker[i]), ("same", x[i]))
+                      if np.array_equal(out[i], y)) for i in range(n)]
+        assert set(kinds) == ({"thinner", "same"} if thicken == 0 else {"thinner", "thicker", "same"}), kinds
+        assert np.array_equal(layer(x[..., None], training=False).numpy()[..., 0], x)
+    with pytest.raises(ValueError, match=r"thin: expected a probability from 0 to 1 - thicken \(0.6\), got 0.7"):
+        models.DigitAugmentation(thicken=0.4, thin=0.7)
+
+
 def test_recentre_moves_digits_exactly_as_numpy_does_while_training_and_predicting(tmp_path):
     """models.Recentre is preprocess.recentred in TensorFlow, pixel for pixel, over random sizes, centres and inks,
     in training and at prediction; centred_cnn puts it between the layers that change digits (its slant among them)

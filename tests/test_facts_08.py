@@ -224,6 +224,44 @@ def test_the_eighth_round_is_as_notebook_08_says(monkeypatch):
          f"{thicker[fewer] - 98:.2f} points, and {mean[fewer]['printed %']:.2f}% of the printed ones (three seeds)")
 
 
+def test_the_ninth_round_is_as_notebook_08_says(monkeypatch):
+    """Notebook 08: the ninth round (robust_search_ninth.csv, validation digits only, seeds 42 to 44) also thinned
+    as many digits as the robust recipe thickens, or blurred by Gaussians of at most 1.5 pixels; the second round's
+    candidate neither blurred nor dimmed read more thicker digits than its sibling on seed 42; neither of the ninth
+    round's came near the eighth round's margin."""
+    pd = pytest.importorskip("pandas")
+    search = _search_module(monkeypatch)
+    ninth = pd.read_csv(search.RESULTS.with_name("robust_search_ninth.csv"))
+    later = pd.read_csv(search.RESULTS.with_name("robust_search_next.csv"))
+    first = pd.read_csv(search.RESULTS)
+    robust = "rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12"
+    thin, mild = "rc1-gn8-s19-r06-p02-th02-n05-c2-d00-ls0-e12", "rc1-gn8-s19-r06-b15-p02-n05-c2-d00-ls0-e12"
+    candidates = search.candidates()
+    recipe = candidates[robust][2]
+    assert candidates[thin][2] == {**recipe, "thin": 0.2} and recipe["p"] == 0.2 and "thicken" not in recipe
+    assert candidates[mild][2] == {**recipe, "blur": 1.5} and RECIPES["robust"].build_args["blur"] == 2.0
+    assert set(ninth["candidate"]) == {thin, mild}
+    runs = {name: ninth[ninth["candidate"] == name] for name in (thin, mild)}
+    runs[robust] = later[(later["candidate"] == robust) & later["seed"].isin([42, 43, 44])]
+    assert all(sorted(run["seed"]) == [42, 43, 44] for run in runs.values())
+    mean = {name: run.mean(numeric_only=True).round(2) for name, run in runs.items()}
+    margin = 0.35  # the eighth round's
+    assert all(mean[name]["thicker 2 %"] - 98 < margin for name in (thin, mild))
+    assert all(mean[name]["thicker 2 %"] < mean[robust]["thicker 2 %"] + 0.05 for name in (thin, mild))
+
+    def seed_42(name: str) -> float:
+        return first.loc[(first["candidate"] == name) & (first["seed"] == 42), "thicker 2 %"].item()
+
+    plain, sibling = "gn8-s18-r05-tn-p02-n05-c2-e12", "gn8-s18-r05-p02-n05-c2-e12"
+    assert candidates[plain][2] == {**candidates[sibling][2], "blur": 0.0, "dim": 1.0}
+    said(f"had read more of the thicker digits than its sibling on the same seed ({seed_42(plain):.2f}% against "
+         f"{seed_42(sibling):.2f}%)",
+         f"Neither came near the margin: {mean[thin]['thicker 2 %']:.2f}% and {mean[mild]['thicker 2 %']:.2f}% of "
+         f"the thicker digits, against the robust recipe's {mean[robust]['thicker 2 %']:.2f}% over the same three "
+         f"seeds, with {mean[thin]['printed %']:.2f}% and {mean[mild]['printed %']:.2f}% of the printed ones "
+         f"({mean[robust]['printed %']:.2f}%)")
+
+
 def test_the_tried_table_says_what_notebook_08_quotes():
     tried = recipes.tried()
     assert tried.loc["no-shift", "rotate 20 %"] == pytest.approx(97.34)  # the best recipe without shifts
