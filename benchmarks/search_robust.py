@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""The search for a course model that reads a real person's digits, scored on validation digits only.
+"""The search for a course model that reads a real person's digits, scored on validation digits, never on test digits.
 
-Each candidate trains on the first 50,000 training digits and is scored on the last 10,000, the validation
-digits, which it never trains on: as they are, shifted 4 pixels right and diagonally, turned 20 degrees,
-blurred by a Gaussian of 1.5 pixels, with Gaussian noise of 0.3, with strokes 2 pixels thicker; on the
-digits printed in matplotlib's fonts (the same 1,260 that ``bench_robustness.py`` scores: there is no second
-set, so the chosen recipe's printed score there is not on unseen digits); and its expected calibration error after a temperature fitted on the
-first half of the validation digits, measured on the second half. The test digits are not read here: the
-recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is appended to
-``benchmarks/robust_search.csv`` with the date and the machine (its CPU and matrix-multiply peak), and the
-whole table is printed with each candidate's mean over its seeds (``--out`` writes and reads another table).
+Each candidate trains on the first 50,000 training digits and is scored on the last 10,000, the validation digits,
+which it never trains on: as they are, shifted 4 pixels right and diagonally, turned 20 degrees, blurred by a
+Gaussian of 1.5 pixels, with Gaussian noise of 0.3, with strokes 2 pixels thicker; on the digits printed in
+matplotlib's fonts (the same 1,260 that ``bench_robustness.py`` scores: there is no second set, so the chosen
+recipe's printed score there is not on unseen digits); and its expected calibration error after a temperature
+fitted on the first half of the validation digits, measured on the second half. The test digits are not read here:
+the recipe chosen is scored on them once, by ``bench_robustness.py``. Every run is appended to
+``benchmarks/robust_search.csv`` with the date and the machine (its CPU and matrix-multiply peak), and the whole
+table is printed with each candidate's mean over its seeds (``--out`` writes and reads another table).
 ``robust_search.csv`` holds the five rounds that chose the first robust recipe, ``robust_search_next.csv``
 (``--out``) the sixth and seventh, which chose the one the course ships; candidates tried after that choice go to
 ``robust_search_eighth.csv`` (the eighth round: none shipped) and ``robust_search_ninth.csv`` (the ninth: thinned
