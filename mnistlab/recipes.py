@@ -102,7 +102,8 @@ def tried() -> pd.DataFrame:
     epochs, batch, training seconds, and accuracy on the validation digits as they are, shifted 4 pixels
     diagonally and turned 20 degrees, from one training each (seed 42) on the first 50,000 training digits. The
     last 10,000 training digits, which none of them trains on, score them: the test digits are not read. The
-    seconds are BENCHMARKS.md's machine's. Raises ``FileNotFoundError`` if the package was built without the file.
+    seconds are those of the machine BENCHMARKS.md's CNN section names. Raises ``FileNotFoundError`` if the package
+    was built without the file.
     """
     import pandas as pd
 
