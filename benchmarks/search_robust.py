@@ -13,7 +13,7 @@ table is printed with each candidate's mean over its seeds (``--out`` writes and
 ``robust_search.csv`` holds the five rounds that chose the first robust recipe, ``robust_search_next.csv``
 (``--out``) the sixth and seventh, which chose the one the course ships; candidates tried after that choice go to
 ``robust_search_eighth.csv`` (the eighth round: none shipped) and ``robust_search_ninth.csv`` (the ninth: thinned
-digits too, or milder blur; none shipped). Notebook 08 tells them all.
+digits too, or milder blur; none shipped). docs/robust_search.md tells them all.
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out TABLE]
        python benchmarks/search_robust.py --list
