@@ -13,7 +13,7 @@ table is printed with each candidate's mean over its seeds (``--out`` writes and
 ``robust_search.csv`` holds the five rounds that chose the first robust recipe, ``robust_search_next.csv``
 (``--out``) the sixth and seventh, which chose the one the course ships; candidates tried after that choice go to
 ``robust_search_eighth.csv`` (the eighth round: none shipped) and ``robust_search_ninth.csv`` (the ninth: thinned
-digits too, or milder blur; none shipped). docs/robust_search.md tells them all.
+digits too, milder blur, or one closing epoch; none shipped). docs/robust_search.md tells them all.
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out TABLE]
        python benchmarks/search_robust.py --list
@@ -211,7 +211,7 @@ def candidates() -> dict[str, tuple]:
                                                        "square or a pixel and its four neighbours, at random for each "
                                                        "digit", "centred_cnn",
                                                        {**fifth, "footprint": "either", "centre_first": True}, 12),
-        # the ninth round: thinner strokes too (stroke widths both ways, as pens vary), or milder blur
+        # the ninth round: thinner strokes too (stroke widths both ways, as pens vary), milder blur, one closing epoch
         "rc1-gn8-s19-r06-p02-th02-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
                                                         "with as many other digits thinned by one step of a pixel and "
                                                         "its four neighbours (probability 0.2)", "centred_cnn",
@@ -221,6 +221,11 @@ def candidates() -> dict[str, tuple]:
                                                        "first rounds, digits neither blurred nor dimmed read more of "
                                                        "the thicker ones", "centred_cnn",
                                                        {**fifth, "blur": 1.5, "centre_first": True}, 12),
+        "rc1-gn8-s19-r06-p02-tp3-n05-c1-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12 with its last "
+                                                       "epoch only on unchanged digits (not 2): with thickening at "
+                                                       "0.4, one closing epoch read more printed digits than two",
+                                                       "centred_cnn", {**fifth, "thicken_steps": 3, "footprint": "plus",
+                                                                       "clean_epochs": 1, "centre_first": True}, 12),
         "rc1-gn8-s19-r07-p02-t04-n05-c1-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 turned up to "
                                                        "0.07 of a full turn (25 degrees) while training, not 0.06",
                                                        "centred_cnn", {**sixth, "clean_epochs": 1, "rotation": 0.07,

@@ -257,8 +257,10 @@ def test_the_ninth_round_is_as_the_docs_say(monkeypatch):
     recipe = candidates[robust][2]
     assert candidates[thin][2] == {**recipe, "thin": 0.2} and recipe["p"] == 0.2 and "thicken" not in recipe
     assert candidates[mild][2] == {**recipe, "blur": 1.5} and RECIPES["robust"].build_args["blur"] == 2.0
-    assert set(ninth["candidate"]) == {thin, mild}
-    runs = {name: ninth[ninth["candidate"] == name] for name in (thin, mild)}
+    one_clean, plus = "rc1-gn8-s19-r06-p02-tp3-n05-c1-d00-ls0-e12", "rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12"
+    assert candidates[one_clean][2] == {**candidates[plus][2], "clean_epochs": 1}
+    assert set(ninth["candidate"]) == {thin, mild, one_clean}
+    runs = {name: ninth[ninth["candidate"] == name] for name in (thin, mild, one_clean)}
     runs[robust] = later[(later["candidate"] == robust) & later["seed"].isin([42, 43, 44])]
     assert all(sorted(run["seed"]) == [42, 43, 44] for run in runs.values())
     mean = {name: run.mean(numeric_only=True).round(2) for name, run in runs.items()}
@@ -277,12 +279,23 @@ def test_the_ninth_round_is_as_the_docs_say(monkeypatch):
          f"the thicker digits, against the robust recipe's {mean[robust]['thicker 2 %']:.2f}% over the same three "
          f"seeds, with {mean[thin]['printed %']:.2f}% and {mean[mild]['printed %']:.2f}% of the printed ones "
          f"({mean[robust]['printed %']:.2f}%)")
+    # "with thickening at probability 0.4 one closing epoch had read more of the printed digits than two"
+    t04 = {epochs: later[later["candidate"] == f"rc1-gn8-s19-r06-p02-t04-n05-c{epochs}-d00-ls0-e12"]
+           for epochs in (1, 2)}
+    assert all(sorted(run["seed"]) == [42, 43, 44] for run in t04.values())
+    printed = {epochs: round(run["printed %"].mean(), 2) for epochs, run in t04.items()}
+    assert printed[1] > printed[2]
+    kept = mean[one_clean]
+    assert kept["thicker 2 %"] - 98 >= margin and kept["printed %"] < 99.5  # "the same trade again"
+    told(f"one closing epoch had read more of the printed digits than two ({printed[1]:.2f}% against "
+         f"{printed[2]:.2f}%, three seeds each", f"It kept the margin, {kept['thicker 2 %']:.2f}% of the thicker "
+         f"digits, and read {kept['printed %']:.2f}% of the printed ones")
 
 
 def test_notebook_08_sums_up_the_two_later_rounds(monkeypatch):
-    """Notebook 08: of the eighth and ninth rounds' candidates, "the only candidate that found" the margin (0.35
-    points above the thicker digits' target, means over its seeds) thickened by 1 to 3 plus-shaped steps, over five
-    seeds, and read fewer than 99.5% of the printed digits; no test digit scored any of them."""
+    """Notebook 08: of the eighth and ninth rounds' candidates, "the two candidates that found" the margin (0.35
+    points above the thicker digits' target, means over their seeds) both thickened by 1 to 3 plus-shaped steps, over
+    five and three seeds, and both read fewer than 99.5% of the printed digits; no test digit scored any of them."""
     pd = pytest.importorskip("pandas")
     search = _search_module(monkeypatch)
     robust = "rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12"
@@ -290,12 +303,15 @@ def test_notebook_08_sums_up_the_two_later_rounds(monkeypatch):
     later = later[later["candidate"] != robust]
     mean = later.groupby("candidate").mean(numeric_only=True).round(2)
     found = mean[mean["thicker 2 %"] - 98 >= 0.35]
-    assert list(found.index) == ["rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12"]
-    plus = found.iloc[0]
-    assert search.candidates()[found.index[0]][2]["thicken_steps"] == 3 and plus["printed %"] < 99.5
-    assert (later["candidate"] == found.index[0]).sum() == 5
-    said(f"are made with ({plus['thicker 2 %']:.2f}% of the thicker validation digits, five seeds), read too few of "
-         f"the printed ones ({plus['printed %']:.2f}%), so none was shipped, and no test digit scored them")
+    two = ["rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12", "rc1-gn8-s19-r06-p02-tp3-n05-c1-d00-ls0-e12"]
+    assert sorted(found.index) == sorted(two)
+    assert all(search.candidates()[name][2]["thicken_steps"] == 3 for name in two)
+    assert (found["printed %"] < 99.5).all()
+    assert [(later["candidate"] == name).sum() for name in two] == [5, 3]
+    a, b = found.loc[two[0]], found.loc[two[1]]
+    said(f"are made with ({a['thicker 2 %']:.2f}% and {b['thicker 2 %']:.2f}% of the thicker validation digits, over "
+         f"five and three seeds), and both read too few of the printed ones ({a['printed %']:.2f}% and "
+         f"{b['printed %']:.2f}%), so none was shipped, and no test digit scored them")
     history = pd.read_csv(search.RESULTS.with_name("robustness_history.csv"))
     assert len(history) == 2 and history["builder"].iloc[-1] == RECIPES["robust"].build
 
