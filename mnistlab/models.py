@@ -128,26 +128,30 @@ class DigitAugmentation(_keras.layers.Layer):
             kernels.append(kernel)
         self._kernels = np.stack(kernels, axis=-1)[:, :, None, :] if kernels else None  # (15, 15, 1, K)
 
+    @staticmethod
+    def _plus_max(z):
+        """The brightest of each pixel and its four neighbours, blank (0) outside the digit, as scipy's
+        ``mode="constant"`` sees it: one step of grey dilation; ``-_plus_max(-z)`` is one step of grey erosion."""
+        tf = _tf
+        padded = tf.pad(z, [[0, 0], [1, 1], [1, 1], [0, 0]])
+        return tf.maximum(tf.nn.max_pool2d(padded, (3, 1), 1, "VALID")[:, :, 1:-1],
+                          tf.nn.max_pool2d(padded, (1, 3), 1, "VALID")[:, 1:-1, :])
+
     def _thickened(self, x, footprint: str):
         """Each digit dilated by 1 to ``thicken_steps`` steps of ``footprint``, the count drawn at random."""
         tf = _tf
-        if footprint == "square":
-            def dilated(z):
-                return tf.nn.max_pool2d(z, 3, 1, "SAME")
-        else:
-            def dilated(z):
-                return tf.maximum(tf.nn.max_pool2d(z, (3, 1), 1, "SAME"), tf.nn.max_pool2d(z, (1, 3), 1, "SAME"))
-        thicker = [dilated(x)]
+        square = footprint == "square"
+        thicker = [tf.nn.max_pool2d(x, 3, 1, "SAME") if square else self._plus_max(x)]
         for _ in range(self.thicken_steps - 1):
-            thicker.append(dilated(thicker[-1]))
+            thicker.append(tf.nn.max_pool2d(thicker[-1], 3, 1, "SAME") if square else self._plus_max(thicker[-1]))
         steps = _keras.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=self.generator) * self.thicken_steps
         thick = thicker[-1]
         for k in range(self.thicken_steps - 2, -1, -1):  # k + 1 steps where the draw is below k + 1
             thick = tf.where(steps < k + 1, thicker[k], thick)
         return thick
 
-    def _chosen(self, n, p=None):
-        return _keras.random.uniform((n, 1, 1, 1), seed=self.generator) < (self.p if p is None else p)
+    def _chosen(self, n):
+        return _keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.p
 
     def call(self, x, training=None):
         if not training:
@@ -160,10 +164,7 @@ class DigitAugmentation(_keras.layers.Layer):
                              self._thickened(x, "plus"))
         draw = _keras.random.uniform((n, 1, 1, 1), seed=self.generator)  # below thicken: thicker; then thin: thinner
         if self.thin:
-            ink = -tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])  # outside the digit is blank, as scipy's erosion sees it
-            thinner = -tf.maximum(tf.nn.max_pool2d(ink, (3, 1), 1, "VALID")[:, :, 1:-1],
-                                  tf.nn.max_pool2d(ink, (1, 3), 1, "VALID")[:, 1:-1, :])
-            x = tf.where(draw < self.thicken + self.thin, thinner, x)
+            x = tf.where(draw < self.thicken + self.thin, -self._plus_max(-x), x)
         x = tf.where(draw < self.thicken, thick, x)
         if self._kernels is not None:  # every blur at once, one output channel each; each digit keeps one of them
             blurred = tf.nn.conv2d(x, tf.constant(self._kernels), 1, "SAME")
