@@ -12,8 +12,9 @@ the recipe chosen is scored on them once, by ``bench_robustness.py``. Every run 
 table is printed with each candidate's mean over its seeds (``--out`` writes and reads another table).
 ``robust_search.csv`` holds the five rounds that chose the first robust recipe, ``robust_search_next.csv``
 (``--out``) the sixth and seventh, which chose the one the course ships; candidates tried after that choice go to
-``robust_search_eighth.csv`` (the eighth round: none shipped) and ``robust_search_ninth.csv`` (the ninth: thinned
-digits too, milder blur, or one closing epoch; none shipped). docs/robust_search.md tells them all.
+``robust_search_eighth.csv`` (the eighth round: none shipped), ``robust_search_ninth.csv`` (the ninth: thinned
+digits too, milder blur, or one closing epoch; none shipped) and ``robust_search_tenth.csv`` (the tenth: closing
+epochs that keep the thickening; shipped). docs/robust_search.md tells them all.
 
 Usage: python benchmarks/search_robust.py CANDIDATE [CANDIDATE ...] [--seeds 42 43 44] [--out TABLE]
        python benchmarks/search_robust.py --list
@@ -36,7 +37,8 @@ TRAIN_DIGITS = 50_000
 
 def candidates() -> dict[str, tuple]:
     """Each candidate: what it is, its recipe's builder and the builder's arguments (with the recipe's
-    ``clean_epochs``, its last epochs on unchanged digits, ``ema_momentum``, its moving average of the weights, and
+    ``clean_epochs``, its last epochs on unchanged digits, ``clean_thicken``, the share of digits still thickened in
+    those, ``ema_momentum``, its moving average of the weights, and
     ``label_smoothing``, and the config's ``batch_size``, 128 unless given), and its epochs. All share the best
     recipe's optimiser and schedule, all but the ``w`` ones its convolutions, all but the ``b64`` one its batches of
     128 and all but the ``ls0`` ones its label smoothing; they differ in what training shows them, the ``gn`` ones
@@ -49,8 +51,9 @@ def candidates() -> dict[str, tuple]:
     before the layers that change digits), the ``sh`` one in slanting its training digits and the ``tp3`` and
     ``te2`` ones in how they thicken strokes (by 1 to 3 steps of the plus-shaped neighbourhood
     ``transforms.thickness`` uses, or by 1 or 2 steps of either that or a 3x3 square, not 1 or 2 of a 3x3 square),
-    the ``th02`` one in also thinning as many other digits (probability 0.2) by one step of that neighbourhood, and
-    the ``b15`` one in blurring by Gaussians of up to 1.5 pixels, not 2."""
+    the ``th02`` one in also thinning as many other digits (probability 0.2) by one step of that neighbourhood, the
+    ``b15`` one in blurring by Gaussians of up to 1.5 pixels, not 2, and the ``ct02`` one in still thickening a share
+    of its digits (probability 0.2) in its closing epochs."""
     best = {"widths": (32, 64, 256), "kernel_size": 3, "pools": (True, True, False), "dropout": 0.25}
     # the second round's choice (its later candidates are its neighbours), the third's (no dropout), the start of
     # the fourth (the third's choice on one-hot targets) and the fourth's choice, where the fifth starts
@@ -226,6 +229,12 @@ def candidates() -> dict[str, tuple]:
                                                        "0.4, one closing epoch read more printed digits than two",
                                                        "centred_cnn", {**fifth, "thicken_steps": 3, "footprint": "plus",
                                                                        "clean_epochs": 1, "centre_first": True}, 12),
+        # the tenth round: the closing epochs keep the thickening (and nothing else that changes digits)
+        "rc1-gn8-s19-r06-p02-n05-c2-ct02-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+                                                        "with a share of its digits still thickened in its 2 closing "
+                                                        "epochs (probability 0.2, as before them), nothing else "
+                                                        "changed in those", "centred_cnn",
+                                                        {**fifth, "clean_thicken": 0.2, "centre_first": True}, 12),
         "rc1-gn8-s19-r07-p02-t04-n05-c1-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-t04-n05-c1-d00-ls0-e12 turned up to "
                                                        "0.07 of a full turn (25 degrees) while training, not 0.06",
                                                        "centred_cnn", {**sixth, "clean_epochs": 1, "rotation": 0.07,

@@ -150,6 +150,13 @@ class DigitAugmentation(_keras.layers.Layer):
             thick = tf.where(steps < k + 1, thicker[k], thick)
         return thick
 
+    def thickening_only(self, thicken: float) -> DigitAugmentation:
+        """A layer that thickens strokes as this one does (its steps and footprint), on a share ``thicken`` of the
+        digits, and changes them in no other way."""
+        return DigitAugmentation(blur=0.0, noise=0.0, dim=1.0, p=0.0, seed=self.seed, thicken=thicken,
+                                 thicken_steps=self.thicken_steps, footprint=self.footprint,
+                                 name=f"{self.name}_thickening")
+
     def _chosen(self, n):
         return _keras.random.uniform((n, 1, 1, 1), seed=self.generator) < self.p
 

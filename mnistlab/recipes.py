@@ -47,6 +47,7 @@ class Recipe:
     final_fraction: float = 1.0                  # of the peak, where the cosine decay ends
     label_smoothing: float = 0.0
     clean_epochs: int = 0                        # the last epochs on the digits as they are: no augmentation layers
+    clean_thicken: float = 0.0                   # in those, the share of digits still thickened (DigitAugmentation)
     ema_momentum: float = 0.0                    # above 0: the trained weights are this moving average of the steps'
 
 

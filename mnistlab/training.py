@@ -209,7 +209,9 @@ def fit(model, config: TrainConfig, x, y, validation=None, *, callbacks=()) -> d
     """Fit a compiled model as ``config`` says (its epochs, batch size and recipe); returns the history.
 
     The recipe's last ``clean_epochs`` epochs (at most all but the first) train on the digits as they are: the same
-    layers, weights and optimiser, without the layers that change digits, so the learning-rate schedule runs on.
+    layers, weights and optimiser, without the layers that change digits, so the learning-rate schedule runs on; with
+    the recipe's ``clean_thicken``, that share of them still has its strokes thickened, as its
+    :class:`~mnistlab.models.DigitAugmentation` thickens them, and nothing else changed.
     With the recipe's ``ema_momentum`` the optimiser keeps a moving average of the weights, and Keras ends each fit
     by putting it in their place: the clean epochs start from the average, and the model returned holds it.
     """
@@ -217,9 +219,13 @@ def fit(model, config: TrainConfig, x, y, validation=None, *, callbacks=()) -> d
     history = model.fit(x, y, batch_size=config.batch_size, epochs=changed, validation_data=validation, shuffle=True,
                         verbose=0, callbacks=list(callbacks)).history
     if changed < config.epochs:
-        plain = keras.Sequential([keras.Input(model.input_shape[1:]),
-                                  *[layer for layer in model.layers if not isinstance(layer, CHANGING_LAYERS)]],
-                                 name=model.name)
+        thicken, closing = config.recipe.clean_thicken, []
+        for layer in model.layers:
+            if thicken and isinstance(layer, models.DigitAugmentation):
+                closing.append(layer.thickening_only(thicken))
+            elif not isinstance(layer, CHANGING_LAYERS):
+                closing.append(layer)
+        plain = keras.Sequential([keras.Input(model.input_shape[1:]), *closing], name=model.name)
         plain.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
                       steps_per_execution=model.steps_per_execution)
         tail = plain.fit(x, y, batch_size=config.batch_size, initial_epoch=changed, epochs=config.epochs,

@@ -374,6 +374,53 @@ def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cach
     assert layers.seen == [(0, True)]
 
 
+def test_a_recipes_closing_epochs_can_keep_thickening_strokes_and_nothing_else(cache, monkeypatch):
+    """clean_thicken: the closing epochs keep one layer that changes digits, a thickening-only copy of the recipe's
+    DigitAugmentation (its steps and footprint, that share of digits, no blur, dimming, noise, shift or turn); each
+    digit it passes is unchanged or thickened exactly as the recipe's layer thickens; the model returned is the
+    recipe's, its layers as built."""
+    import dataclasses
+
+    import keras
+    from scipy import ndimage
+
+    recipe = dataclasses.replace(training.RECIPES["robust"], clean_epochs=1, clean_thicken=0.3)
+    monkeypatch.setitem(training.RECIPES, "thick-tail", recipe)
+    config = training.TrainConfig(model="thick-tail", train_size=256, epochs=2, batch_size=128)
+
+    class Layers(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.seen.append([layer for layer in self.model.layers if isinstance(layer, training.CHANGING_LAYERS)])
+
+    model = training.build(config)
+    built = [layer.name for layer in model.layers]
+    (x, y), _, _ = training.training_data(config)
+    layers = Layers()
+    training.fit(model, config, x, y, callbacks=[layers])
+    assert len(layers.seen[0]) == 3 and len(layers.seen[1]) == 1
+    (augmentation,) = [layer for layer in model.layers if isinstance(layer, models.DigitAugmentation)]
+    (closing,) = layers.seen[1]
+    assert isinstance(closing, models.DigitAugmentation) and closing is not augmentation
+    assert (closing.thicken, closing.thicken_steps, closing.footprint) == (0.3, augmentation.thicken_steps,
+                                                                            augmentation.footprint)
+    assert (closing.blur, closing.noise, closing.dim, closing.p, closing.thin) == (0.0, 0.0, 1.0, 0.0, 0.0)
+    assert [layer.name for layer in model.layers] == built
+
+    rng = np.random.default_rng(7)
+    digits = (rng.random((200, 28, 28, 1)) * (rng.random((200, 28, 28, 1)) < 0.2)).astype(np.float32)
+    out = closing(digits, training=True).numpy()
+    one = ndimage.grey_dilation(digits, size=(1, 3, 3, 1), mode="constant", cval=0.0)  # the recipe's 3x3 square
+    two = ndimage.grey_dilation(one, size=(1, 3, 3, 1), mode="constant", cval=0.0)
+    same, *thickened = (np.all(out == y, axis=(1, 2, 3)) for y in (digits, one, two))
+    assert np.all(same | thickened[0] | thickened[1]) and all(t.any() for t in thickened)
+    assert 0.15 < 1 - same.mean() < 0.45, same.mean()
+    np.testing.assert_array_equal(closing(digits, training=False).numpy(), digits)
+
+
 def test_a_recipes_moving_average_of_the_weights_is_what_training_leaves(cache, monkeypatch):
     """ema_momentum: the optimiser keeps a moving average of the weights, and the model fit returns holds it, clean
     epochs or not; a recipe without one trains its weights plainly."""
