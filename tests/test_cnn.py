@@ -343,7 +343,8 @@ def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cach
 
     import keras
 
-    monkeypatch.setitem(training.RECIPES, "clean-tail", dataclasses.replace(training.RECIPES["robust"], clean_epochs=2))
+    monkeypatch.setitem(training.RECIPES, "clean-tail",
+                        dataclasses.replace(training.RECIPES["robust"], clean_epochs=2, clean_thicken=0.0))
     config = training.TrainConfig(model="clean-tail", train_size=512, epochs=3, batch_size=128)
 
     class Layers(keras.callbacks.Callback):

@@ -58,6 +58,8 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
     # "its first layer, `models.Recentre`": before the layers that change training digits
     assert args["centre_first"] is True
     assert robust.clean_epochs == 2 and best.clean_epochs == 0
+    # in those, "a fifth of their digits still have their strokes thickened, as before" (probability 0.2, as p)
+    assert robust.clean_thicken == 0.2 == args["p"] and "thicken" not in args
     assert all(args[k] == best.build_args[k] for k in ("widths", "kernel_size", "pools"))
     assert args["dropout"] == 0 and best.build_args["dropout"] == 0.25
     assert args["groups"] == 8 and "groups" not in best.build_args
@@ -69,6 +71,7 @@ def test_the_recipes_say_what_notebook_08_says_of_them():
          f"{best.label_smoothing / 10:.2f} for each other one",
          f"with probability {r['p']} each", f"a Gaussian of up to {r['blur']:g} pixels",
          f"noise of up to {r['noise']}", f"last {robust.clean_epochs} of {DEFAULTS['robust'].epochs} epochs",
+         "a fifth of their digits still have their strokes thickened, as before",
          f"`keras.layers.GroupNormalization`, {r['groups']} groups",
          f"first {REPORT_PROTOCOL.train_size:,} training digits", f"trained on all {DEFAULTS['best'].train_size:,}",
          f"The robust CNN trains for {DEFAULTS['robust'].epochs} epochs on the first "
@@ -128,7 +131,8 @@ def test_the_robust_recipe_is_the_search_s_choice_on_validation_digits(monkeypat
     told(f"{five['shift 4 diagonal %']:.2f}% shifted diagonally and {five['thicker 2 %']:.2f}% with thicker strokes "
          f"on the validation digits", f"read {five['printed %']:.2f}% over five seeds")
     # the fifth round's choice is the robust recipe but for its first layer (Recentre, added in the seventh round)
-    chosen, robust = search.recipe_of(kept), RECIPES["robust"]
+    # and its closing epochs' thickening (the tenth round's)
+    chosen, robust = search.recipe_of(kept), dataclasses.replace(RECIPES["robust"], clean_thicken=0.0)
     without_names = {"description": "", "build_args": {}, "build": ""}
     assert dataclasses.replace(chosen, **without_names) == dataclasses.replace(robust, **without_names)
     assert ({"blur": 2.0, "dim": 0.5, "centre_first": True,
@@ -141,7 +145,8 @@ def test_the_sixth_and_seventh_rounds_chose_the_robust_recipe(monkeypatch):
     shifted diagonally than the fifth's choice; Recentre after the changing layers read 98.78% of the printed
     digits; before them, with the fifth's choice otherwise as it was, the scores it quotes against that choice's
     over the same seeds (42 to 44); "the only candidate of the two rounds to meet every one of these targets on
-    the validation digits", and it is the robust recipe."""
+    the validation digits", and it became the robust recipe, which the tenth round changed in its closing epochs
+    only."""
     pd = pytest.importorskip("pandas")
     search = _search_module(monkeypatch)
     later = pd.read_csv(search.RESULTS.with_name("robust_search_next.csv"))
@@ -179,9 +184,9 @@ def test_the_sixth_and_seventh_rounds_chose_the_robust_recipe(monkeypatch):
              *sorted(seeded["mean"]), fifth_five["shift 4 diagonal %"], single["mean"].min(), single["mean"].max()),
          f"(6.2 pixels: {per_candidate.loc[shifted_further, 'mean']:.2f}%, two seeds)",
          f"it read only {after['printed %'].mean():.2f}% of the printed digits")
-    # "the fifth's choice otherwise as it was": the candidate is the robust recipe
+    # "the fifth's choice otherwise as it was": the candidate is the robust recipe, but for the tenth round's change
     assert search.candidates()[kept][2] == {**search.candidates()[fifth][2], "centre_first": True}
-    chosen, robust = search.recipe_of(kept), RECIPES["robust"]
+    chosen, robust = search.recipe_of(kept), dataclasses.replace(RECIPES["robust"], clean_thicken=0.0)
     without_names = {"description": "", "build_args": {}}
     assert dataclasses.replace(chosen, **without_names) == dataclasses.replace(robust, **without_names)
     # the candidate leaves the blur and the dimming at sturdy_cnn's defaults, which the recipe spells out
@@ -194,9 +199,9 @@ def test_the_sixth_and_seventh_rounds_chose_the_robust_recipe(monkeypatch):
 def test_the_eighth_round_is_as_the_docs_say(monkeypatch):
     """The docs (robust_search.md): the eighth round (robust_search_eighth.csv, validation digits only) thickened more
     often (0.3), with either footprint at random (1 or 2 steps), and with 1 to 3 plus-shaped steps (also less
-    often, 0.15), each otherwise the robust recipe; 1 to 3 plus-shaped steps read more of the thicker digits and
-    missed the printed digits' target over the same five seeds on which the robust recipe (its seeds 42 to 44 in
-    robust_search_next.csv) meets every one."""
+    often, 0.15), each otherwise the seventh round's choice; 1 to 3 plus-shaped steps read more of the thicker
+    digits and missed the printed digits' target over the same five seeds on which the seventh round's choice (its
+    seeds 42 to 44 in robust_search_next.csv) meets every one."""
     pd = pytest.importorskip("pandas")
     search = _search_module(monkeypatch)
     eighth = pd.read_csv(search.RESULTS.with_name("robust_search_eighth.csv"))
@@ -227,16 +232,17 @@ def test_the_eighth_round_is_as_the_docs_say(monkeypatch):
     history = pd.read_csv(search.RESULTS.with_name("robustness_history.csv"))
     validation = (search.means(pd.read_csv(search.RESULTS)).loc["gn8-s19-r06-p02-n05-c2-d00-ls0-e12", "thicker 2 %"],
                   round(later.loc[later["candidate"] == robust, "thicker 2 %"].mean(), 2))  # the two recipes' choices
-    lost = [round(v - test, 2) for v, test in zip(validation, history["thicker 2 %"], strict=True)]
+    lost = [round(v - test, 2) for v, test in zip(validation, history["thicker 2 %"].iloc[:2], strict=True)]
     assert lost == [0.34, 0.30] and max(lost) < margin
-    assert len(history) == 2  # "no test digit scored them": the history holds the two shipped recipes only
+    # "no test digit scored them": the history holds the shipped recipes only, the tenth round's last
+    assert len(history) == 3 and history["recipe"].iloc[-1] == RECIPES["robust"].description
     assert abs(thicker[often] - thicker["robust"]) < 0.1 and abs(thicker[either] - thicker["robust"]) < 0.1
     assert thicker[plus] - 98 >= margin > thicker[fewer] - 98 and thicker["robust"] - 98 < margin
     told("at least 0.35 points above the target",
          f"barely moved that score ({thicker[often]:.2f}%, three seeds)",
          f"one or two steps of either ({thicker[either]:.2f}%, three seeds)",
          f"read {thicker[plus]:.2f}% of the thicker digits, a margin of {thicker[plus] - 98:.2f} points, and "
-         f"{mean[plus]['printed %']:.2f}% of the printed ones, against the robust recipe's "
+         f"{mean[plus]['printed %']:.2f}% of the printed ones, against the seventh round's choice's "
          f"{thicker['robust']:.2f}% and {mean['robust']['printed %']:.2f}% over the same five seeds",
          f"(probability 0.15) kept neither: {thicker[fewer]:.2f}% of the thicker digits, a margin of "
          f"{thicker[fewer] - 98:.2f} points, and {mean[fewer]['printed %']:.2f}% of the printed ones (three seeds)")
@@ -244,9 +250,9 @@ def test_the_eighth_round_is_as_the_docs_say(monkeypatch):
 
 def test_the_ninth_round_is_as_the_docs_say(monkeypatch):
     """The docs (robust_search.md): the ninth round (robust_search_ninth.csv, validation digits only, seeds 42 to 44)
-    also thinned as many digits as the robust recipe thickens, or blurred by Gaussians of at most 1.5 pixels;
-    the second round's candidate neither blurred nor dimmed read more thicker digits than its sibling on seed
-    42; neither of the ninth round's came near the eighth round's margin."""
+    also thinned as many digits as the seventh round's choice thickens, or blurred by Gaussians of at most 1.5
+    pixels; the second round's candidate neither blurred nor dimmed read more thicker digits than its sibling on
+    seed 42; neither of the ninth round's came near the eighth round's margin."""
     pd = pytest.importorskip("pandas")
     search = _search_module(monkeypatch)
     ninth = pd.read_csv(search.RESULTS.with_name("robust_search_ninth.csv"))
@@ -277,8 +283,8 @@ def test_the_ninth_round_is_as_the_docs_say(monkeypatch):
     told(f"had read more of the thicker digits than its sibling on the same seed ({seed_42(plain):.2f}% against "
          f"{seed_42(sibling):.2f}%)",
          f"Neither came near the margin: {mean[thin]['thicker 2 %']:.2f}% and {mean[mild]['thicker 2 %']:.2f}% of "
-         f"the thicker digits, against the robust recipe's {mean[robust]['thicker 2 %']:.2f}% over the same three "
-         f"seeds, with {mean[thin]['printed %']:.2f}% and {mean[mild]['printed %']:.2f}% of the printed ones "
+         f"the thicker digits, against the seventh round's choice's {mean[robust]['thicker 2 %']:.2f}% over the same "
+         f"three seeds, with {mean[thin]['printed %']:.2f}% and {mean[mild]['printed %']:.2f}% of the printed ones "
          f"({mean[robust]['printed %']:.2f}%)")
     # "with thickening at probability 0.4 one closing epoch had read more of the printed digits than two"
     t04 = {epochs: later[later["candidate"] == f"rc1-gn8-s19-r06-p02-t04-n05-c{epochs}-d00-ls0-e12"]
@@ -293,28 +299,72 @@ def test_the_ninth_round_is_as_the_docs_say(monkeypatch):
          f"digits, and read {kept['printed %']:.2f}% of the printed ones")
 
 
-def test_notebook_08_sums_up_the_two_later_rounds(monkeypatch):
-    """Notebook 08: of the eighth and ninth rounds' candidates, "the two candidates that found" the margin (0.35
-    points above the thicker digits' target, means over their seeds) both thickened by 1 to 3 plus-shaped steps, over
-    five and three seeds, and both read fewer than 99.5% of the printed digits; no test digit scored any of them."""
+def test_the_tenth_round_chose_the_robust_recipe(monkeypatch):
+    """The docs (robust_search.md): the tenth round (robust_search_tenth.csv, seeds 42 to 44) still thickened a fifth
+    of the digits in the seventh round's choice's two closing epochs, nothing else changed, since in the second
+    round one more closing epoch had cost the thicker digits 0.25 points (three seeds each); it kept the eighth
+    round's margin and read more of the printed digits, every other score within 0.05 points, met every target but
+    the unchanged digits', and is the robust recipe."""
     pd = pytest.importorskip("pandas")
     search = _search_module(monkeypatch)
-    robust = "rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12"
+    tenth = pd.read_csv(search.RESULTS.with_name("robust_search_tenth.csv"))
+    later = pd.read_csv(search.RESULTS.with_name("robust_search_next.csv"))
+    first = pd.read_csv(search.RESULTS)
+    seventh, kept = "rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12", "rc1-gn8-s19-r06-p02-n05-c2-ct02-d00-ls0-e12"
+    candidates = search.candidates()
+    recipe = candidates[seventh][2]
+    assert candidates[kept][2] == {**recipe, "clean_thicken": 0.2} and recipe["p"] == 0.2 and "thicken" not in recipe
+    assert recipe["clean_epochs"] == 2 and set(tenth["candidate"]) == {kept}
+    runs = {kept: tenth, seventh: later[(later["candidate"] == seventh) & later["seed"].isin([42, 43, 44])]}
+    two, three = "gn8-s18-r05-p02-n05-c2-e12", "gn8-s18-r05-p02-n05-c3-e12"
+    assert candidates[three][2] == {**candidates[two][2], "clean_epochs": 3}
+    runs.update({name: first[first["candidate"] == name] for name in (two, three)})
+    assert all(sorted(run["seed"]) == [42, 43, 44] for run in runs.values())
+    mean = {name: run.mean(numeric_only=True).round(2) for name, run in runs.items()}
+    closing = (mean[three]["thicker 2 %"], mean[two]["thicker 2 %"])
+    told(f"one more such epoch had cost the thicker digits {closing[1] - closing[0]:.2f} points (three closing epochs "
+         f"against two: {closing[0]:.2f}% against {closing[1]:.2f}%, three seeds each")
+    new, old = mean[kept], mean[seventh]
+    margin = 0.35  # the eighth round's
+    assert new["thicker 2 %"] - 98 >= margin > old["thicker 2 %"] - 98 and new["printed %"] > old["printed %"]
+    others = ["validation %", "shift 4 right %", "shift 4 diagonal %", "rotate 20 %", "blur 1.5 %", "noise 0.3 %",
+              "ECE after T %"]
+    assert all(abs(new[c] - old[c]) <= 0.05 for c in others)
+    assert search.ranking(search.means(tenth)).set_index("candidate").loc[kept, "missed"] == "none"
+    told(f"Over the same three seeds it read {new['thicker 2 %']:.2f}% of the validation digits with thicker strokes, "
+         f"a margin of {new['thicker 2 %'] - 98:.2f} points, against the seventh round's choice's "
+         f"{old['thicker 2 %']:.2f}%, and {new['printed %']:.2f}% of the printed digits ({old['printed %']:.2f}%); "
+         "the other scores moved by 0.05 points or less: {:.2f}% of the unchanged digits ({:.2f}%), {:.2f}% shifted "
+         "right ({:.2f}%), {:.2f}% shifted diagonally ({:.2f}%), {:.2f}% turned ({:.2f}%), {:.2f}% blurred ({:.2f}%), "
+         "{:.2f}% noised ({:.2f}%), and an ECE of {:.2f}% ({:.2f}%)".format(*[v for c in others for v in
+                                                                             (new[c], old[c])]),
+         f"it is the robust recipe now (`{kept}`)")
+    chosen, robust = search.recipe_of(kept), RECIPES["robust"]
+    without_names = {"description": "", "build_args": {}}
+    assert dataclasses.replace(chosen, **without_names) == dataclasses.replace(robust, **without_names)
+    assert ({"blur": 2.0, "dim": 0.5, **{k: v for k, v in chosen.build_args.items() if k != "name"}}
+            == {k: v for k, v in robust.build_args.items() if k != "name"})
+    assert robust.clean_thicken == 0.2 and candidates[kept][3] == DEFAULTS["robust"].epochs
+
+
+def test_notebook_08_sums_up_the_three_later_rounds(monkeypatch):
+    """Notebook 08: in the eighth and ninth rounds, the "candidates that thickened training strokes more heavily
+    found" the margin (0.35 points above the thicker digits' target, means over their seeds) "and read too few of
+    the printed digits"; the tenth round's candidate, this recipe, found it with the printed digits."""
+    pd = pytest.importorskip("pandas")
+    search = _search_module(monkeypatch)
+    seventh = "rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12"
     later = pd.concat([pd.read_csv(search.RESULTS.with_name(f"robust_search_{n}.csv")) for n in ("eighth", "ninth")])
-    later = later[later["candidate"] != robust]
+    later = later[later["candidate"] != seventh]
     mean = later.groupby("candidate").mean(numeric_only=True).round(2)
     found = mean[mean["thicker 2 %"] - 98 >= 0.35]
-    two = ["rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12", "rc1-gn8-s19-r06-p02-tp3-n05-c1-d00-ls0-e12"]
-    assert sorted(found.index) == sorted(two)
-    assert all(search.candidates()[name][2]["thicken_steps"] == 3 for name in two)
-    assert (found["printed %"] < 99.5).all()
-    assert [(later["candidate"] == name).sum() for name in two] == [5, 3]
-    a, b = found.loc[two[0]], found.loc[two[1]]
-    said(f"are made with ({a['thicker 2 %']:.2f}% and {b['thicker 2 %']:.2f}% of the thicker validation digits, over "
-         f"five and three seeds), and both read too few of the printed ones ({a['printed %']:.2f}% and "
-         f"{b['printed %']:.2f}%), so none was shipped, and no test digit scored them")
-    history = pd.read_csv(search.RESULTS.with_name("robustness_history.csv"))
-    assert len(history) == 2 and history["builder"].iloc[-1] == RECIPES["robust"].build
+    assert len(found) == 2 and (found["printed %"] < 99.5).all()
+    assert all(search.candidates()[name][2]["thicken_steps"] == 3 for name in found.index)  # "more heavily"
+    tenth = pd.read_csv(search.RESULTS.with_name("robust_search_tenth.csv")).mean(numeric_only=True).round(2)
+    assert tenth["thicker 2 %"] - 98 >= 0.35 and tenth["printed %"] >= 99.5
+    said("The tenth round changed only the two closing epochs", "a fifth of their digits are still thickened",
+         f"Over three seeds it read {tenth['thicker 2 %']:.2f}% of the validation digits with thicker strokes and "
+         f"{tenth['printed %']:.2f}% of the printed ones: this recipe")
 
 
 def test_the_tried_table_says_what_notebook_08_quotes():
@@ -347,7 +397,7 @@ def test_calibration_is_as_notebook_08_says(tmp_path, monkeypatch):
     test_p = predict(x_test)
     scaled_p = calibration.with_temperature(test_p, temperature)
     assert round(temperature, 1) == 1.0  # "its temperature is about 1"
-    assert calibration.expected_calibration_error(test_p, y_test) < 0.0025  # "within about a fifth of a percent"
+    assert calibration.expected_calibration_error(test_p, y_test) < 0.0015  # "within about a tenth of a percent"
     assert calibration.expected_calibration_error(scaled_p, y_test) < 0.005  # the course's target: at most 0.5%
     assert (scaled_p.argmax(1) == test_p.argmax(1)).all()  # no prediction changes
     best_p = inference.predictor(shipped["best"].model)(x_test)
@@ -358,7 +408,7 @@ def test_calibration_is_as_notebook_08_says(tmp_path, monkeypatch):
 
 
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("name, unflipped, iterated", [("best", 2, 91), ("robust", 57, 24)])
+@pytest.mark.parametrize("name, unflipped, iterated", [("best", 2, 91), ("robust", 62, 25)])
 def test_the_adversarial_counts_notebook_08_quotes(name, unflipped, iterated, tmp_path, monkeypatch):
     """Of the first 100 test digits: how many no single signed step up to 0.3 flips, and how many twenty steps
     within 0.1 flip, for the shipped weights (the notebook's text quotes both for each CNN)."""
@@ -410,32 +460,48 @@ def test_the_robust_recipe_s_three_seeds_are_benchmarks_md_s():
     lowest = min(float(row["unchanged %"]) for row in seeds)
     low, high = (f(float(row["printed %"]) for row in seeds) for f in (min, max))
     assert mean["shift 4 right %"] >= 98.5 and diagonal >= 98.5 and turned >= 98.5 and printed >= 99.5  # "they meet"
-    assert thicker < 98 and unchanged < 99.6 and lowest < 99.5  # "they miss..."
+    assert mean["blur 1.5 %"] >= 97 and mean["noise 0.3 %"] >= 97 and mean["ECE after T %"] <= 0.5
+    assert thicker >= 98 and thicker - 98 < turned - 98.5  # "thicker strokes (...), the thinnest margin"
+    assert unchanged < 99.6 and lowest < 99.5  # "They miss those for the unchanged digits"
     said(f"diagonally ({mean['shift 4 right %']:.2f}% and {diagonal:.2f}% against 98.5%)",
-         f"turns ({turned:.2f}% against 98.5%, the thinnest margin)",
+         f"turns ({turned:.2f}% against 98.5%)", f"thicker strokes ({thicker:.2f}% against 98%, the thinnest margin)",
          f"printed digits ({printed:.2f}% against 99.5%", f"from {low:.2f}% to {high:.2f}%",
-         f"thicker strokes by {98 - thicker:.2f} points ({thicker:.2f}% against 98%)",
-         f"unchanged digits ({unchanged:.2f}% against 99.6%, and {lowest:.2f}% for the lowest seed against 99.5%)")
+         f"unchanged digits ({unchanged:.2f}% against 99.6%, and {lowest:.2f}% for the lowest seed against 99.5%)",
+         f"misses those for the unchanged digits ({unchanged:.2f}% against 99.6%)")
 
 
-def test_the_earlier_robust_recipe_s_test_scores_are_the_history_s():
-    """Notebook 08 quotes what the recipe before this one (without Recentre) scored on the test digits, from
-    benchmarks/robustness_history.csv; its last row is this recipe's, as BENCHMARKS.md has it."""
-    from pathlib import Path
-
+def test_the_earlier_robust_recipes_test_scores_are_the_history_s(monkeypatch):
+    """Notebook 08 and the docs quote what the recipes before this one scored on the test digits, from
+    benchmarks/robustness_history.csv: the fifth round's choice (without Recentre) and the seventh's (without the
+    closing epochs' thickening); its last row is this recipe's, as BENCHMARKS.md has it, and the only one to meet
+    the thicker strokes' target ("took three recipes"), about 0.3 points below its validation score as before."""
     pd = pytest.importorskip("pandas")
-    history = pd.read_csv(Path(__file__).resolve().parents[1] / "benchmarks" / "robustness_history.csv")
-    assert list(history["builder"].iloc[-2:]) == ["sturdy_cnn", RECIPES["robust"].build]
+    search = _search_module(monkeypatch)
+    history = pd.read_csv(search.RESULTS.with_name("robustness_history.csv"))
+    assert list(history["builder"]) == ["sturdy_cnn", "centred_cnn", RECIPES["robust"].build]
     assert history["recipe"].iloc[-1] == RECIPES["robust"].description
     mean = _robust_rows()["robust, mean"]
     for column in ("unchanged %", "shift 4 right %", "shift 4 diagonal %", "rotate 20 %", "blur 1.5 %", "noise 0.3 %",
                    "thicker 2 %", "printed %", "ECE after T %"):
         assert history[column].iloc[-1] == pytest.approx(float(mean[column])), column
-    before = history.iloc[-2]
-    diagonal, thicker, printed = before["shift 4 diagonal %"], before["thicker 2 %"], before["printed %"]
+    fifth, seventh, tenth = (history.iloc[k] for k in range(3))
+    diagonal, thicker, printed = fifth["shift 4 diagonal %"], fifth["thicker 2 %"], fifth["printed %"]
     assert diagonal < 98.5 and thicker < 98 and printed < 99.5  # "each short of its target"
     told(f"{diagonal:.2f}% of the digits shifted diagonally and {thicker:.2f}% of those with thicker strokes, each "
          f"short of its target (98.5% and 98%) on digits it had not been chosen on, and {printed:.2f}% of the printed "
          f"digits (99.5%)", f"{diagonal:.2f}% and {thicker:.2f}% on the test digits",
          f"and {printed:.2f}% over the three the test bench trained")
     said(f"{diagonal:.2f}% and {thicker:.2f}% here", f"and {printed:.2f}% over the three the test bench trained")
+    assert seventh["thicker 2 %"] < 98 <= tenth["thicker 2 %"]
+    told(f"missed the target for thicker strokes by {98 - seventh['thicker 2 %']:.2f} points "
+         f"({seventh['thicker 2 %']:.2f}% against 98%)")
+    said(f"and {seventh['thicker 2 %']:.2f}% of the test digits", f"On the test digits it reads "
+         f"{tenth['thicker 2 %']:.2f}% of those with thicker strokes, again about 0.3 points fewer")
+    tenth_round = pd.read_csv(search.RESULTS.with_name("robust_search_tenth.csv"))
+    assert round(tenth_round["thicker 2 %"].mean() - tenth["thicker 2 %"], 1) == 0.3
+    assert tenth["rotate 20 %"] >= 98.5 and tenth["printed %"] >= 99.5 and tenth["unchanged %"] < 99.6
+    told(f"{tenth['thicker 2 %']:.2f}% of the digits with thicker strokes (the target 98%, the thinnest margin; again "
+         f"about 0.3 points fewer than on the validation digits), {tenth['rotate 20 %']:.2f}% of the turned (98.5%), "
+         f"{tenth['shift 4 diagonal %']:.2f}% of those shifted diagonally, {tenth['printed %']:.2f}% of the printed "
+         f"digits, an ECE of {tenth['ECE after T %']:.2f}%, and {tenth['unchanged %']:.2f}% of the unchanged digits "
+         f"(99.6%; the lowest seed {tenth['unchanged, lowest seed %']:.2f}%, against 99.5%)")
