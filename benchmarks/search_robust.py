@@ -192,14 +192,16 @@ def candidates() -> dict[str, tuple]:
                                                        "epochs on unchanged digits (not 1)", "centred_cnn",
                                                        {**sixth, "centre_first": True}, 12),
         "rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12": ("gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the fifth round's choice, "
-                                                   "the shipped robust recipe) with the digits moved to the centre of "
-                                                   "mass before the layers that change them", "centred_cnn",
+                                                   "the robust recipe shipped then) with the digits moved to the "
+                                                   "centre of mass before the layers that change them", "centred_cnn",
                                                    {**fifth, "centre_first": True}, 12),
-        "rc1-gn8-s19-r06-p02-t03-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+        "rc1-gn8-s19-r06-p02-t03-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the seventh round's "
+                                                       "choice) "
                                                        "with its digits thickened more often (probability 0.3, not "
                                                        "0.2)", "centred_cnn",
                                                        {**fifth, "thicken": 0.3, "centre_first": True}, 12),
-        "rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+        "rc1-gn8-s19-r06-p02-tp3-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the seventh round's "
+                                                       "choice) "
                                                        "with its strokes thickened by 1 to 3 steps of a pixel and its "
                                                        "four neighbours (not 1 or 2 of a 3x3 square)", "centred_cnn",
                                                        {**fifth, "thicken_steps": 3, "footprint": "plus",
@@ -209,17 +211,20 @@ def candidates() -> dict[str, tuple]:
                                                             "centred_cnn",
                                                             {**fifth, "thicken": 0.15, "thicken_steps": 3,
                                                              "footprint": "plus", "centre_first": True}, 12),
-        "rc1-gn8-s19-r06-p02-te2-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+        "rc1-gn8-s19-r06-p02-te2-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the seventh round's "
+                                                       "choice) "
                                                        "with its strokes thickened by 1 or 2 steps of either a 3x3 "
                                                        "square or a pixel and its four neighbours, at random for each "
                                                        "digit", "centred_cnn",
                                                        {**fifth, "footprint": "either", "centre_first": True}, 12),
         # the ninth round: thinner strokes too (stroke widths both ways, as pens vary), milder blur, one closing epoch
-        "rc1-gn8-s19-r06-p02-th02-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+        "rc1-gn8-s19-r06-p02-th02-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the seventh round's "
+                                                        "choice) "
                                                         "with as many other digits thinned by one step of a pixel and "
                                                         "its four neighbours (probability 0.2)", "centred_cnn",
                                                         {**fifth, "thin": 0.2, "centre_first": True}, 12),
-        "rc1-gn8-s19-r06-b15-p02-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+        "rc1-gn8-s19-r06-b15-p02-n05-c2-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the seventh round's "
+                                                       "choice) "
                                                        "blurred by Gaussians of up to 1.5 pixels (not 2): in the "
                                                        "first rounds, digits neither blurred nor dimmed read more of "
                                                        "the thicker ones", "centred_cnn",
@@ -230,7 +235,8 @@ def candidates() -> dict[str, tuple]:
                                                        "centred_cnn", {**fifth, "thicken_steps": 3, "footprint": "plus",
                                                                        "clean_epochs": 1, "centre_first": True}, 12),
         # the tenth round: the closing epochs keep the thickening (and nothing else that changes digits)
-        "rc1-gn8-s19-r06-p02-n05-c2-ct02-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the robust recipe) "
+        "rc1-gn8-s19-r06-p02-n05-c2-ct02-d00-ls0-e12": ("rc1-gn8-s19-r06-p02-n05-c2-d00-ls0-e12 (the seventh round's "
+                                                        "choice) "
                                                         "with a share of its digits still thickened in its 2 closing "
                                                         "epochs (probability 0.2, as before them), nothing else "
                                                         "changed in those", "centred_cnn",
