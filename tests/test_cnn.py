@@ -336,16 +336,10 @@ def test_a_notebooks_own_fit_is_the_recipes_training_and_is_cached(cache, tiny_m
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cache, monkeypatch):
-    """fit: the last clean_epochs epochs run without the changing layers, on the same weights, and the learning-rate
-    schedule runs on through them; the model returned still holds those layers (they act only while training)."""
-    import dataclasses
-
+def changing_layers_seen():
+    """A Keras callback whose ``seen`` lists, at the start of each epoch, the epoch and the layers that change digits
+    in the model being fitted (``training.fit``'s closing epochs fit a model of their own)."""
     import keras
-
-    monkeypatch.setitem(training.RECIPES, "clean-tail",
-                        dataclasses.replace(training.RECIPES["robust"], clean_epochs=2, clean_thicken=0.0))
-    config = training.TrainConfig(model="clean-tail", train_size=512, epochs=3, batch_size=128)
 
     class Layers(keras.callbacks.Callback):
         def __init__(self):
@@ -353,14 +347,28 @@ def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cach
             self.seen = []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.seen.append((epoch, any(isinstance(layer, training.CHANGING_LAYERS) for layer in self.model.layers)))
+            self.seen.append((epoch, [layer for layer in self.model.layers
+                                      if isinstance(layer, training.CHANGING_LAYERS)]))
+
+    return Layers()
+
+
+def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cache, monkeypatch):
+    """fit: the last clean_epochs epochs run without the changing layers, on the same weights, and the learning-rate
+    schedule runs on through them; the model returned still holds those layers (they act only while training)."""
+    import dataclasses
+
+
+    monkeypatch.setitem(training.RECIPES, "clean-tail",
+                        dataclasses.replace(training.RECIPES["robust"], clean_epochs=2, clean_thicken=0.0))
+    config = training.TrainConfig(model="clean-tail", train_size=512, epochs=3, batch_size=128)
 
     model = training.build(config)
     (x, y), validation, _ = training.training_data(config)
     validation = tuple(part[:1000] for part in validation)  # enough for a validation accuracy each epoch
-    layers = Layers()
+    layers = changing_layers_seen()
     history = training.fit(model, config, x, y, validation, callbacks=[layers])
-    assert layers.seen == [(0, True), (1, False), (2, False)]
+    assert [(epoch, bool(found)) for epoch, found in layers.seen] == [(0, True), (1, False), (2, False)]
     assert len(history["loss"]) == len(history["val_accuracy"]) == 3
     assert int(model.optimizer.iterations) == 3 * 4  # one schedule over all the steps
     changing = [layer.name for layer in model.layers if isinstance(layer, training.CHANGING_LAYERS)]
@@ -370,9 +378,9 @@ def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cach
     kept = training.score_and_cache(config, model, history, 1.0, print_fn=lines.append)
     assert kept.path is None and "last 2 epoch(s) on unchanged digits" in lines[-1]
     one = dataclasses.replace(config, epochs=1)  # fewer epochs than clean ones: the one epoch keeps the changes
-    layers = Layers()
+    layers = changing_layers_seen()
     assert len(training.fit(training.build(one), one, x, y, callbacks=[layers])["loss"]) == 1
-    assert layers.seen == [(0, True)]
+    assert [(epoch, bool(found)) for epoch, found in layers.seen] == [(0, True)]
 
 
 def test_a_recipes_closing_epochs_can_keep_thickening_strokes_and_nothing_else(cache, monkeypatch):
@@ -382,29 +390,20 @@ def test_a_recipes_closing_epochs_can_keep_thickening_strokes_and_nothing_else(c
     recipe's, its layers as built."""
     import dataclasses
 
-    import keras
     from scipy import ndimage
 
     recipe = dataclasses.replace(training.RECIPES["robust"], clean_epochs=1, clean_thicken=0.3)
     monkeypatch.setitem(training.RECIPES, "thick-tail", recipe)
     config = training.TrainConfig(model="thick-tail", train_size=256, epochs=2, batch_size=128)
 
-    class Layers(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seen = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.seen.append([layer for layer in self.model.layers if isinstance(layer, training.CHANGING_LAYERS)])
-
     model = training.build(config)
     built = [layer.name for layer in model.layers]
     (x, y), _, _ = training.training_data(config)
-    layers = Layers()
+    layers = changing_layers_seen()
     training.fit(model, config, x, y, callbacks=[layers])
-    assert len(layers.seen[0]) == 3 and len(layers.seen[1]) == 1
+    assert [len(found) for _, found in layers.seen] == [3, 1]
     (augmentation,) = [layer for layer in model.layers if isinstance(layer, models.DigitAugmentation)]
-    (closing,) = layers.seen[1]
+    (closing,) = layers.seen[1][1]
     assert isinstance(closing, models.DigitAugmentation) and closing is not augmentation
     assert (closing.thicken, closing.thicken_steps, closing.footprint) == (0.3, augmentation.thicken_steps,
                                                                             augmentation.footprint)
