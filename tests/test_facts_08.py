@@ -333,7 +333,7 @@ def test_the_tenth_round_chose_the_robust_recipe(monkeypatch):
               "ECE after T %"]
     assert all(abs(new[c] - old[c]) <= 0.05 for c in others)
     assert search.ranking(search.means(tenth)).set_index("candidate").loc[kept, "missed"] == "none"
-    told(f"Over the same three seeds it read {new['thicker 2 %']:.2f}% of the validation digits with thicker strokes, "
+    told(f"three seeds (42 to 44) it read {new['thicker 2 %']:.2f}% of the validation digits with thicker strokes, "
          f"a margin of {new['thicker 2 %'] - 98:.2f} points, against the seventh round's choice's "
          f"{old['thicker 2 %']:.2f}%, and {new['printed %']:.2f}% of the printed digits ({old['printed %']:.2f}%); "
          "the other scores moved by 0.05 points or less: {:.2f}% of the unchanged digits ({:.2f}%), {:.2f}% shifted "
