@@ -140,10 +140,10 @@ class DigitAugmentation(_keras.layers.Layer):
     def _thickened(self, x, footprint: str):
         """Each digit dilated by 1 to ``thicken_steps`` steps of ``footprint``, the count drawn at random."""
         tf = _tf
-        square = footprint == "square"
-        thicker = [tf.nn.max_pool2d(x, 3, 1, "SAME") if square else self._plus_max(x)]
+        step = (lambda z: tf.nn.max_pool2d(z, 3, 1, "SAME")) if footprint == "square" else self._plus_max
+        thicker = [step(x)]
         for _ in range(self.thicken_steps - 1):
-            thicker.append(tf.nn.max_pool2d(thicker[-1], 3, 1, "SAME") if square else self._plus_max(thicker[-1]))
+            thicker.append(step(thicker[-1]))
         steps = _keras.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=self.generator) * self.thicken_steps
         thick = thicker[-1]
         for k in range(self.thicken_steps - 2, -1, -1):  # k + 1 steps where the draw is below k + 1

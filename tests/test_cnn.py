@@ -358,7 +358,6 @@ def test_a_recipes_clean_epochs_train_without_the_layers_that_change_digits(cach
     schedule runs on through them; the model returned still holds those layers (they act only while training)."""
     import dataclasses
 
-
     monkeypatch.setitem(training.RECIPES, "clean-tail",
                         dataclasses.replace(training.RECIPES["robust"], clean_epochs=2, clean_thicken=0.0))
     config = training.TrainConfig(model="clean-tail", train_size=512, epochs=3, batch_size=128)
