@@ -7,8 +7,9 @@ and diagonally) and on test digits rotated by 20 degrees; the quick model at lea
 in at most 10 s; the report's model >= 98.0% on its protocol and >= 99.0% on all 60,000 digits. The seconds
 are for a 2-core machine of about 250 GFLOP/s float32 matrix-multiply peak: the longest training here is
 scaled to it by the two peaks. Training throughput is printed beside the FLOPs of a step and the machine's
-float32 matrix-multiply peak, then a profile of one epoch of the best model: its layers (forward and
-backward), the input pipeline and the fixed cost of a step. Last, the recipes tried on the way to the best
+float32 matrix-multiply peak, then a profile of one epoch of the best model and of the robust one (the course's
+default, whose accuracy targets bench_robustness.py checks): its layers (forward and backward), the input pipeline
+and the fixed cost of a step. Last, the recipes tried on the way to the best
 model, one change each, with their FLOPs, time and accuracy on the validation digits (trained on the first
 50,000 training digits, scored on the last 10,000; written to mnistlab/measured/recipes_tried.csv, which
 notebook 07 shows through mnistlab.recipes.tried()).
@@ -87,15 +88,19 @@ def profile_epoch(config) -> None:
                           ("the rest (Keras' loop, metrics, the pipeline not overlapped)", epoch - compute)):
         print(f"| {what} | {seconds:.1f} | {seconds / epoch:.0%} |")
 
-    print(f"\nIts layers, forward and backward on one batch of {batch} (ms, median):\n")
+    print(f"\nIts layers, forward and backward on one batch of {batch} (ms, median; forward only for the layers "
+          "before the first with weights: no gradient flows back through them in training):\n")
     print("| layer | ms | share |")
     print("| --- | ---: | ---: |")
     rows, h = [], tf.constant(x[:batch])
-    for layer in model.layers:
+    first_trained = next(i for i, layer in enumerate(model.layers) if layer.trainable_variables)
+    for i, layer in enumerate(model.layers):
         inputs = h
 
         @tf.function
-        def through(inputs, layer=layer):
+        def through(inputs, layer=layer, backward=i >= first_trained):
+            if not backward:
+                return layer(inputs, training=True)
             with tf.GradientTape() as tape:
                 tape.watch(inputs)
                 out = layer(inputs, training=True)
@@ -281,7 +286,7 @@ def main() -> int:
     print("| model | parameters | forward MFLOP / image | batch | training step GFLOP | images/s | "
           "achieved GFLOP/s | share of peak |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in ("report", "quick", "best"):
+    for name in ("report", "quick", "best", "robust"):
         config = training.DEFAULTS[name]
         model = training.build(config)
         flops = architecture.forward_flops(model)
@@ -290,6 +295,7 @@ def main() -> int:
         print(f"| {name} | {model.count_params():,} | {flops / 1e6:.1f} | {config.batch_size} | "
               f"{3 * flops * config.batch_size / 1e9:.2f} | {rate:,.0f} | {achieved:.1f} | {achieved / peak:.0%} |")
     profile_epoch(training.DEFAULTS["best"])
+    profile_epoch(training.DEFAULTS["robust"])  # the default: as much arithmetic as the best, and slower
     if args.skip_training:
         return 0
 

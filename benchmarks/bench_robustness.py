@@ -7,8 +7,10 @@ training digits: on the 10,000 test digits at least 99.6% mean and 99.5% lowest;
 right, 4 right and 4 down, and turned 20 degrees; at least 97% blurred by a Gaussian of 1.5 pixels and with Gaussian
 noise of 0.3; at least 98% with strokes 2 pixels thicker on each side; at least 99.5% of the printed digits; an
 expected calibration error of at most 0.5% after temperature scaling (fitted on the 10,000 training digits it did
-not train on); at most 14 TFLOP of training arithmetic (digits seen x 3 x the forward FLOPs). The changed-digit and
-printed targets are checked on the mean of the seeds, and each seed is printed. The best CNN (the seed the course
+not train on); at most 14 TFLOP of training arithmetic (digits seen x 3 x the forward FLOPs), which the issue put at
+about 90 s of training on the targets' machine (the longest seed's seconds, scaled by the two peaks, are checked
+against it). The changed-digit and printed targets are checked on the mean of the seeds; each seed is printed, and
+the targets each seed alone misses are listed. The best CNN (the seed the course
 ships) is measured against the same targets, to say which it misses. Notebook 08 runs in at most 60 s with the
 models cached, on the targets' machine (float32 matrix-multiply peak about 250 GFLOP/s; elsewhere the seconds
 are scaled by the two peaks). Models come from the cache, or the weights the course ships, or are trained first
@@ -29,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (42, 43, 44)
 ITERATED_EPSILON = 0.1  # the bound of attacks.iterated's change, as notebook 08 uses it
+TRAINING_SECONDS = 90.0  # at most, on the targets' machine: the issue's estimate for 14 TFLOP at today's best's pace
 
 #: (what, score, at least); scores in percent. The ECE's ("ece_t", ECE_TARGET) and the training arithmetic's ("tflop")
 #: are at most.
@@ -65,6 +68,16 @@ def remember(mean: dict, lowest: float, builder: str, description: str) -> None:
         if not rows:
             writer.writeheader()
         writer.writerow(row)
+
+
+def _history_rows() -> int:
+    """How many robust recipes HISTORY holds."""
+    import csv
+
+    if not HISTORY.exists():
+        return 0
+    with HISTORY.open(encoding="utf-8", newline="") as f:
+        return len(list(csv.DictReader(f)))
 
 
 def scored(trained, x_train, y_train, x_test, y_test, printed, printed_labels, peak: float) -> dict:
@@ -154,8 +167,9 @@ def main() -> int:
               f"{s['iterated']:.0f} | {s['tflop']:.2f} | "
               f"{s['seconds']:.0f} | {s['share']:.0%} |")
 
-    def checks(name: str, s: dict, lowest_clean: float | None) -> list[tuple[str, str, str, bool]]:
-        """(model, target, the score against it, met) for each target."""
+    def checks(name: str, s: dict, lowest_clean: float | None,
+               seconds: float | None = None) -> list[tuple[str, str, str, bool]]:
+        """(model, target, the score against it, met) for each target; ``seconds``: its longest training here."""
         found = [(name, what if lowest_clean is not None or key != "unchanged" else "unchanged",
                   f"{s[key]:.2f}% >= {needed}%", s[key] >= needed) for what, key, needed in TARGETS]
         if lowest_clean is not None:
@@ -163,14 +177,21 @@ def main() -> int:
         found += [(name, "ECE after temperature scaling", f"{s['ece_t']:.2f}% <= {ECE_TARGET}%",
                    s["ece_t"] <= ECE_TARGET),
                   (name, "training arithmetic", f"{s['tflop']:.2f} TFLOP <= 14", s["tflop"] <= 14)]
+        if seconds is not None:
+            scaled = on_reference_machine(seconds, peak)
+            found.append((name, "training time", f"{seconds:.0f} s here, about {scaled:.0f} s on the targets' machine "
+                          f"<= {TRAINING_SECONDS:.0f} s", scaled <= TRAINING_SECONDS))
         return found
 
     extra = rows["robust, seed 42"]["augment_tflop"]
     print(f"\nThe robust CNN's photo changes also blur every training digit (one convolution per Gaussian width, "
           f"forward only): {extra:.2f} TFLOP more, outside the formula above.")
     default = f"{DEFAULT_MODEL} (the default; mean of seeds {', '.join(map(str, SEEDS))})"
-    listed = checks(default, rows["robust, mean"], lowest_clean)
-    listed += checks("best (the seed the course ships, 42)", rows["best"], None)
+    listed = checks(default, rows["robust, mean"], lowest_clean, max(s["seconds"] for s in seeds))
+    listed += checks("best (the seed the course ships, 42)", rows["best"], None, rows["best"]["seconds"])
+    alone = {f"{DEFAULT_MODEL}, seed {seed}" + (" (the one the course ships)" if seed == 42 else ""):
+             [what for _, what, _, met in checks("", rows[f"robust, seed {seed}"], None) if not met]
+             for seed in SEEDS}
     ok = True
     if not args.no_notebook:
         import tempfile
@@ -196,6 +217,15 @@ def main() -> int:
     for name in dict.fromkeys(name for name, *_ in listed):
         missed = [what for n, what, _, met in listed if n == name and not met]
         print(f"{name} misses: {'; '.join(missed) if missed else 'none'}")
+    print("\nEach seed alone, against the same targets (those for the mean of the seeds):")
+    for name, missed in alone.items():
+        print(f"- {name} misses: {'; '.join(missed) if missed else 'none'}")
+    scored_before = _history_rows()
+    print(f"\nWhat these test-digit scores are worth: the test digits have scored {scored_before} robust recipes "
+          "(robustness_history.csv, one row each), and the search's later rounds were begun because of those scores, "
+          "their margins set from them (docs/robust_search.md). The recipe was chosen on validation digits, but the "
+          "test digits have steered the search: they are no longer an untouched estimate. The printed digits are "
+          "those the search also scored its candidates on.")
     return 0 if args.no_notebook or ok else 1
 
 

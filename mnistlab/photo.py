@@ -14,7 +14,7 @@ import numpy as np
 from mnistlab.errors import MnistlabError
 from mnistlab.preprocess import recentred
 
-__all__ = ["MAX_PIXELS", "DigitImageError", "prepare_digit", "prepare_steps"]
+__all__ = ["MAX_PIXELS", "DigitImageError", "prepare_digit", "prepare_digits", "prepare_steps"]
 
 
 class DigitImageError(MnistlabError):
@@ -109,6 +109,23 @@ def prepare_digit(source: str | os.PathLike | np.ndarray, *, threshold: float = 
     :func:`prepare_steps` gives every intermediate image.
     """
     return prepare_steps(source, threshold=threshold)["centred"]
+
+
+def prepare_digits(images: np.ndarray, *, threshold: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`prepare_digit` on each image of a stack (N, H, W), as ``mnistlab predict`` prepares each photo: the
+    (N, 28, 28) float32 digits, and a boolean mask of the images it refused (no ink, or marks side by side), whose
+    digits are left blank."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images: expected a stack (N, H, W), got shape {images.shape}")
+    digits = np.zeros((len(images), 28, 28), np.float32)
+    refused = np.zeros(len(images), bool)
+    for i, image in enumerate(images):
+        try:
+            digits[i] = prepare_digit(image, threshold=threshold)
+        except DigitImageError:
+            refused[i] = True
+    return digits, refused
 
 
 def prepare_steps(source: str | os.PathLike | np.ndarray, *, threshold: float = 0.25) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ from mnistlab import cache
 from mnistlab.cli import main
 from mnistlab.course import run_course
 from mnistlab.data import DataError, load_mnist, read_csv
-from mnistlab.photo import DigitImageError, prepare_digit
+from mnistlab.photo import DigitImageError, prepare_digit, prepare_digits
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +239,23 @@ def test_damaged_or_changed_shipped_weights_are_refused_in_one_line(tmp_path, mo
     np.savez(tmp_path / "best.npz", **{k: v for k, v in data.items() if k != "w003"})
     with pytest.raises(pretrained.PretrainedError, match="damaged"):
         pretrained.weights("best")
+
+
+def test_prepare_digits_is_prepare_digit_on_each_image_and_marks_the_refused_ones():
+    rng = np.random.default_rng(5)
+    (_, _), (x_test, _) = load_mnist()
+    images = np.concatenate([x_test[:6] / 255, np.zeros((1, 28, 28)), rng.random((1, 28, 28))])
+    images[2, :, :3] = 1.0                      # a bar apart from the digit: marks side by side
+    for dtype in (np.float32, np.float64):
+        digits, refused = prepare_digits(images.astype(dtype))
+        assert digits.shape == (8, 28, 28) and digits.dtype == np.float32 and refused.dtype == bool
+        for image, digit, was_refused in zip(images.astype(dtype), digits, refused, strict=True):
+            try:
+                expected = prepare_digit(image)
+            except DigitImageError:
+                assert was_refused and not digit.any()
+            else:
+                assert not was_refused and np.array_equal(digit, expected)
+        assert refused[6] and not refused[:2].any()
+    with pytest.raises(ValueError, match="expected a stack"):
+        prepare_digits(images[0])
