@@ -507,5 +507,85 @@ def test_the_earlier_robust_recipes_test_scores_are_the_history_s(monkeypatch):
     told(f"{tenth['thicker 2 %']:.2f}% of the digits with thicker strokes (the target 98%, the thinnest margin; again "
          f"about 0.3 points fewer than on the validation digits), {tenth['rotate 20 %']:.2f}% of the turned (98.5%), "
          f"{tenth['shift 4 diagonal %']:.2f}% of those shifted diagonally, {tenth['printed %']:.2f}% of the printed "
-         f"digits, an ECE of {tenth['ECE after T %']:.2f}%, and {tenth['unchanged %']:.2f}% of the unchanged digits "
-         f"(99.6%; the lowest seed {tenth['unchanged, lowest seed %']:.2f}%, against 99.5%)")
+         f"digits, an ECE of {tenth['ECE after T %']:.2f}%. It missed two: {tenth['unchanged %']:.2f}% of the "
+         f"unchanged digits (99.6%; the lowest seed {tenth['unchanged, lowest seed %']:.2f}%, against 99.5%)")
+    assert len(history) == 3
+    told("the test digits have scored three robust recipes")
+
+
+@pytest.mark.tensorflow
+def test_what_prepare_digit_gives_back_to_the_best_cnn_is_as_notebook_08_says(tmp_path, monkeypatch):
+    """"Why the best CNN breaks": of the first 1,000 test digits, blurred by 1.5 pixels or noised by 0.3, each
+    prepared as `mnistlab predict` prepares a photo (photo.prepare_digits; a refused one counts as wrong), the
+    shipped best CNN reads most of the blurred and few of the noisy; the text quotes the counts and percentages."""
+    training = pytest.importorskip("mnistlab.training")  # imports TensorFlow
+    from mnistlab import transforms
+    from mnistlab.data import load_mnist
+    from mnistlab.forward import forward
+    from mnistlab.photo import prepare_digits
+    from mnistlab.preprocess import model_input
+
+    monkeypatch.setenv("MNISTLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(pretrained.ENV, raising=False)
+    found = training.from_shipped(DEFAULTS["best"], progress=False, warn=lambda line: None)
+    if found is None:  # never train here: tests/test_pretrained.py says why the shipped weights do not load
+        pytest.skip("no usable shipped weights for the best CNN")
+    _, (x_test, y_test) = load_mnist()
+    n = 1000
+    quoted = {"unchanged": ("blur", 0, 99.3, 2), "blurred": ("blur", 1.5, 92.8, 0), "noisy": ("noise", 0.3, 16.2, 16)}
+    for change, (name, strength, accuracy, refusals) in quoted.items():
+        changed = transforms.transformed(x_test[:n], name, strength)
+        prepared, refused = prepare_digits(changed)
+        as_is = forward(found.model, model_input(changed)).argmax(axis=1) == y_test[:n]
+        right = (forward(found.model, model_input(prepared)).argmax(axis=1) == y_test[:n]) & ~refused
+        assert refused.sum() == refusals, change
+        assert 100 * right.mean() == pytest.approx(accuracy, abs=0.3), change
+        if strength:
+            assert right.mean() > as_is.mean(), change  # it gives some back
+    said("Through it, the best CNN reads 92.8% of the blurred digits",
+         "16.2% of the noisy digits read right, and 16 of the 1,000 refused outright",
+         "Of the unchanged digits it refuses 2, and the network reads 99.3%")
+
+
+def _benchmarks_md() -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[1] / "BENCHMARKS.md").read_text(encoding="utf-8")
+
+
+def test_the_robust_recipes_training_time_and_each_seeds_misses_are_benchmarks_md_s():
+    """Notebook 08 says the robust recipe misses the training time the course aimed at (about twice the issue's
+    90 s, with 13.59 TFLOP), that its steps are about 1.3 times slower than the best CNN's (bench_cnn's images/s,
+    one run), where a fifth of its layers' time goes to the photo changes and group normalisation takes about twice
+    what batch normalisation does; and which seeds alone miss which targets, as BENCHMARKS.md has them."""
+    import re
+
+    text = _benchmarks_md()
+    found = re.search(r"robust \(the default; [^)]*\): training time \d+ s here, about (\d+) s on the targets' machine "
+                      r"<= (\d+) s: NOT met", text)
+    assert found, "BENCHMARKS.md: no missed training time for the robust CNN"
+    assert 1.75 <= int(found[1]) / int(found[2]) < 2.25  # "about twice as long to train as the course aimed for"
+    rate = {row[1]: float(row[6].replace(",", "")) for row in
+            ([c.strip() for c in line.split("|")] for line in text.splitlines())
+            if len(row) > 7 and row[1] in ("best", "robust") and row[2].replace(",", "").isdigit()}
+    assert round(rate["best"] / rate["robust"], 1) == 1.3  # "by about 1.3 times in one benchmark run"
+
+    def layers(model: str) -> dict[str, float]:
+        part = text.split(f"One epoch of the {model} model", 1)[1].split("| all layers |", 1)[0]
+        return {m[1]: float(m[2]) for m in re.finditer(r"^\| (\w+) \(\w+\) \| ([\d.]+) \|", part, re.MULTILINE)}
+
+    robust, best = layers("robust"), layers("best")
+    assert 0.17 <= robust["photo_changes"] / sum(robust.values()) < 0.25  # "a fifth of its layers' time"
+    group = sum(ms for name, ms in robust.items() if name.startswith("gn"))
+    batch = sum(ms for name, ms in best.items() if name.startswith("bn"))
+    assert 1.6 <= group / batch < 2.4  # "about twice the time of batch normalisation"
+    rows = _robust_rows()
+    assert "robust, seed 42 (the one the course ships) misses: unchanged; thicker 2" in text
+    assert "robust, seed 43 misses: unchanged\n" in text and "robust, seed 44 misses: unchanged; rotate 20" in text
+    tflop = float(rows["robust, mean"]["training TFLOP"])
+    told(f"about {found[1]} s on the targets' machine against about {found[2]} s, its steps about 1.3 times slower",
+         f"its arithmetic ({tflop:.2f} TFLOP, within the 14 allowed)")
+    said("the recipe takes about twice as long to train as the course aimed for", "by about 1.3 times",
+         f"training arithmetic ({tflop:.2f} TFLOP, where the course allowed 14)",
+         f"with thicker strokes ({float(rows['robust, seed 42']['thicker 2 %']):.2f}%)",
+         f"fewer than 98.5% of the turned ones ({float(rows['robust, seed 44']['rotate 20 %']):.2f}%)")
