@@ -47,8 +47,9 @@ HISTORY_COLUMNS = ("unchanged", "unchanged, lowest seed", "shift 4 right", "shif
                    "noise 0.3", "thicker 2", "printed", "ECE after T")
 
 
-def remember(mean: dict, lowest: float, builder: str, description: str) -> None:
-    """Append the robust recipe's means to HISTORY, unless its last row is already this recipe with these scores."""
+def remember(mean: dict, lowest: float, builder: str, description: str) -> int:
+    """Append the robust recipe's means to HISTORY, unless its last row is already this recipe with these scores;
+    returns how many robust recipes HISTORY then holds."""
     import csv
     import datetime
 
@@ -62,22 +63,13 @@ def remember(mean: dict, lowest: float, builder: str, description: str) -> None:
             rows = list(csv.DictReader(f))
     same = [k for k in row if k != "date"]
     if rows and all(rows[-1].get(k) == row[k] for k in same):
-        return
+        return len(rows)
     with HISTORY.open("a", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))
         if not rows:
             writer.writeheader()
         writer.writerow(row)
-
-
-def _history_rows() -> int:
-    """How many robust recipes HISTORY holds."""
-    import csv
-
-    if not HISTORY.exists():
-        return 0
-    with HISTORY.open(encoding="utf-8", newline="") as f:
-        return len(list(csv.DictReader(f)))
+    return len(rows) + 1
 
 
 def scored(trained, x_train, y_train, x_test, y_test, printed, printed_labels, peak: float) -> dict:
@@ -141,7 +133,7 @@ def main() -> int:
     rows["robust, mean"] = {k: float(np.mean([s[k] for s in seeds])) for k in seeds[0]}
     lowest_clean = min(s["unchanged"] for s in seeds)
     robust = training.RECIPES[DEFAULT_MODEL]
-    remember(rows["robust, mean"], lowest_clean, robust.build, robust.description)
+    recipes_scored = remember(rows["robust, mean"], lowest_clean, robust.build, robust.description)
 
     print(f"All 10,000 test digits; printed: {len(printed):,} digits ({info['font'].nunique()} fonts of matplotlib, "
           f"sizes {sorted(info['size'].unique().tolist())} pt, angles {sorted(info['angle'].unique().tolist())} "
@@ -220,8 +212,7 @@ def main() -> int:
     print("\nEach seed alone, against the same targets (those for the mean of the seeds):")
     for name, missed in alone.items():
         print(f"- {name} misses: {'; '.join(missed) if missed else 'none'}")
-    scored_before = _history_rows()
-    print(f"\nWhat these test-digit scores are worth: the test digits have scored {scored_before} robust recipes "
+    print(f"\nWhat these test-digit scores are worth: the test digits have scored {recipes_scored} robust recipes "
           "(robustness_history.csv, one row each), and the search's later rounds were begun because of those scores, "
           "their margins set from them (docs/robust_search.md). The recipe was chosen on validation digits, but the "
           "test digits have steered the search: they are no longer an untouched estimate. The printed digits are "

@@ -508,8 +508,8 @@ def test_the_earlier_robust_recipes_test_scores_are_the_history_s(monkeypatch):
          f"about 0.3 points fewer than on the validation digits), {tenth['rotate 20 %']:.2f}% of the turned (98.5%), "
          f"{tenth['shift 4 diagonal %']:.2f}% of those shifted diagonally, {tenth['printed %']:.2f}% of the printed "
          f"digits, an ECE of {tenth['ECE after T %']:.2f}%. It missed the unchanged digits' targets, "
-         f"{tenth['unchanged %']:.2f}% of the "
-         f"unchanged digits (99.6%; the lowest seed {tenth['unchanged, lowest seed %']:.2f}%, against 99.5%)")
+         f"{tenth['unchanged %']:.2f}% of the unchanged digits (99.6%; the lowest seed "
+         f"{tenth['unchanged, lowest seed %']:.2f}%, against 99.5%)")
     assert len(history) == 3
     told("the test digits have scored three robust recipes")
 
