@@ -432,11 +432,16 @@ def test_the_adversarial_counts_notebook_08_quotes(name, unflipped, iterated, tm
     assert (read(changed).argmax(axis=1) != labels).sum() == pytest.approx(iterated, abs=2)
 
 
-def _robust_rows() -> dict[str, dict[str, str]]:
-    """BENCHMARKS.md's robustness table, its robust rows ("robust, seed 42", ..., "robust, mean"): column -> cell."""
+def _benchmarks_md() -> str:
+    """BENCHMARKS.md's text."""
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "BENCHMARKS.md").read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parents[1] / "BENCHMARKS.md").read_text(encoding="utf-8")
+
+
+def _robust_rows() -> dict[str, dict[str, str]]:
+    """BENCHMARKS.md's robustness table, its robust rows ("robust, seed 42", ..., "robust, mean"): column -> cell."""
+    text = _benchmarks_md()
     header = next(line.split("|") for line in text.splitlines() if line.startswith("| model | unchanged %"))
     columns = [cell.strip() for cell in header]
     rows = [[cell.strip() for cell in line.split("|")] for line in text.splitlines() if line.startswith("| robust, ")]
@@ -546,12 +551,6 @@ def test_what_prepare_digit_gives_back_to_the_best_cnn_is_as_notebook_08_says(tm
     said("Through it, the best CNN reads 92.8% of the blurred digits",
          "16.2% of the noisy digits read right, and 16 of the 1,000 refused outright",
          "Of the unchanged digits it refuses 2, and the network reads 99.3%")
-
-
-def _benchmarks_md() -> str:
-    from pathlib import Path
-
-    return (Path(__file__).resolve().parents[1] / "BENCHMARKS.md").read_text(encoding="utf-8")
 
 
 def test_the_robust_recipes_training_time_and_each_seeds_misses_are_benchmarks_md_s():
